@@ -1,0 +1,284 @@
+# Copyright: (c) 2026, coconut.entra contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""CoconutClient: every Coconut API call the collection makes (the only file that knows its endpoints).
+
+Records come back flattened: {"id": "<JSON:API id>", **attributes}.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote, urlsplit
+
+from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
+from ansible_collections.coconut.entra.plugins.module_utils.http import HttpClient, json_body, service_error
+
+JSONAPI = "application/vnd.api+json"
+BULK = JSONAPI + "; ext=bulk"
+PAGE_LIMIT = 500  # the API's largest page
+BULK_LIMIT = 100  # the API's largest bulk document
+
+_TOKEN_ERRORS = {
+    "token_revoked": "the Coconut API token was revoked: run rotate_token.yml (or issue a new token in Coconut and reconnect "
+                     "with connect.yml)",
+    "token_invalid": "the Coconut API token is not valid: check coconut_api_token (the token value, for the site in coconut_url)",
+}
+
+
+def flatten(resource):
+    """A JSON:API resource object as a record: {"id": str, **attributes}."""
+    if not isinstance(resource, dict):
+        return None
+    record = {"id": None if resource.get("id") is None else str(resource["id"])}
+    record.update(resource.get("attributes") or {})
+    return record
+
+
+def _id(value):
+    return quote(str(value), safe="")
+
+
+def _validate_url(url):
+    parts = urlsplit((url or "").strip())
+    if parts.scheme != "https" or not parts.hostname:
+        raise CoconutEntraError("coconut_url must be the https:// address of the Coconut site, such as "
+                                "https://<site>.coconutcalendar.com (https is required: the API token travels with every "
+                                f"request); got {url!r}")
+    base = (url or "").strip().rstrip("/")
+    if not base.endswith("/api/v2"):
+        base += "/api/v2"
+    return base
+
+
+class CoconutClient:
+    """The Coconut API v2 of one site, authenticated by an API token."""
+
+    def __init__(self, url, api_token, ca_path=None, validate_certs=True, timeout=30, concurrency=8, **http_options):
+        self.base_url = _validate_url(url)
+        token = (api_token or "").strip()
+        if not token or any(c.isspace() for c in token):
+            raise CoconutEntraError("coconut_api_token is %s: give the API token value issued in Coconut"
+                                    % ("empty" if not token else "malformed (it contains whitespace)"))
+        self._token = token
+        self.concurrency = max(1, int(concurrency))
+        http_options.setdefault("pool_size", max(16, self.concurrency * 2))
+        self.http = HttpClient("Coconut", self.base_url, ca_path=ca_path, validate_certs=validate_certs, timeout=timeout,
+                               headers_fn=self._headers, **http_options)
+
+    def _headers(self):
+        return {"Authorization": "Bearer " + self._token, "Accept": JSONAPI}
+
+    @property
+    def stats(self):
+        return self.http.stats
+
+    def close(self):
+        self.http.close()
+
+    # ---- plumbing --------------------------------------------------------------------------------
+
+    def _request(self, method, path, what, expected=(200,), params=None, document=None, bulk=False, idempotent=None):
+        headers = {"Content-Type": BULK if bulk else JSONAPI} if document is not None else None
+        response = self.http.request(method, path, params=params, json=document, headers=headers,
+                                     expected=tuple(expected) + (401,), what=what, idempotent=idempotent)
+        if response.status_code == 401 and 401 not in expected:
+            code, message, _pointer = service_error(response)
+            fix = _TOKEN_ERRORS.get(code) or ("Coconut refused the API token (%s): check coconut_api_token, or issue a new "
+                                              "token and reconnect with connect.yml" % (code or message or "401"))
+            raise CoconutEntraError(f"{fix} (while {what})", service="Coconut", status=401, code=code)
+        return response
+
+    def _json(self, response, what):
+        return json_body(response, "Coconut", what)
+
+    def _page(self, path, page, limit, params, what):
+        query = dict(params or {})
+        query.update({"page": page, "limit": limit})
+        return self._json(self._request("GET", path, f"{what} (page {page})", params=query), what)
+
+    def _list(self, path, what, params=None, limit=PAGE_LIMIT):
+        """Every record of a paged collection: page 1, then the other pages `concurrency` at a time, in page order."""
+        first = self._page(path, 1, limit, params, what)
+        records = [flatten(r) for r in first.get("data") or []]
+        pagination = (first.get("meta") or {}).get("pagination") or {}
+        total_pages = int(pagination.get("total_pages") or 1)
+        if total_pages > 1:
+            pages = range(2, total_pages + 1)
+            with ThreadPoolExecutor(max_workers=min(self.concurrency, len(pages)), thread_name_prefix="coconut-page") as pool:
+                for page in pool.map(lambda n: self._page(path, n, limit, params, what), pages):
+                    records.extend(flatten(r) for r in page.get("data") or [])
+        # Pages read while someone writes can shift by a record: keep the first sighting of each id.
+        seen, unique = set(), []
+        for record in records:
+            if record["id"] not in seen:
+                seen.add(record["id"])
+                unique.append(record)
+        return unique
+
+    # ---- staff -----------------------------------------------------------------------------------
+
+    def list_staff(self, status=None, email=None):
+        """Every staff record (all statuses unless `status` is given)."""
+        params = {}
+        if status:
+            params["filter[status]"] = status
+        if email:
+            params["filter[email]"] = email
+        return self._list("users", "listing Coconut staff", params)
+
+    def get_staff(self, staff_id):
+        """One staff record, or None when there is none with that id."""
+        what = f"reading Coconut staff {staff_id}"
+        response = self._request("GET", f"users/{_id(staff_id)}", what, expected=(200, 404))
+        if response.status_code == 404:
+            return None
+        return flatten(self._json(response, what).get("data"))
+
+    def create_staff(self, attrs, send_invite=False):
+        """Create one staff member; a 409 duplicate_object_id raises with details code and existing_id."""
+        what = f"creating Coconut staff {_who(attrs)}"
+        document = {"data": {"type": "users", "attributes": attrs}, "meta": {"send_invite": bool(send_invite)}}
+        response = self._request("POST", "users", what, expected=(200, 201, 409), document=document, idempotent=_has_object_id(attrs))
+        if response.status_code == 409:
+            error = _first_error(response)
+            raise CoconutEntraError("Coconut already has staff {} for Entra object id {} (while {})".format(
+                (error.get("meta") or {}).get("id"), (attrs.get("integration") or {}).get("object_id"), what),
+                service="Coconut", status=409, code=error.get("code"), existing_id=(error.get("meta") or {}).get("id"))
+        return flatten(self._json(response, what).get("data"))
+
+    def update_staff(self, staff_id, attrs):
+        """Set the given attributes of one staff member; returns the updated record."""
+        what = f"updating Coconut staff {staff_id}"
+        document = {"data": {"type": "users", "id": str(staff_id), "attributes": attrs}}
+        return flatten(self._json(self._request("PATCH", f"users/{_id(staff_id)}", what, document=document), what).get("data"))
+
+    def bulk_create(self, list_of_attrs, send_invite=False):
+        """Create staff in bulk; one result per input, in order: {"staff": record|None, "error": error object|None}.
+
+        Inputs beyond the API's 100 per document are sent in further documents, one after the other
+        (apply_plan sends chunks of 100 itself, several at a time).
+        """
+        results = []
+        for start in range(0, len(list_of_attrs), BULK_LIMIT):
+            chunk = list_of_attrs[start:start + BULK_LIMIT]
+            document = {"data": [{"type": "users", "attributes": attrs} for attrs in chunk], "meta": {"send_invite": bool(send_invite)}}
+            what = f"creating {len(chunk)} Coconut staff in bulk"
+            # Safe to repeat when every item carries its Entra object id: a repeat answers 409 per item.
+            response = self._request("POST", "users", what, document=document, bulk=True,
+                                     idempotent=all(_has_object_id(attrs) for attrs in chunk))
+            results.extend(_bulk_results(self._json(response, what), len(chunk)))
+        return results
+
+    def bulk_update(self, updates):
+        """Update staff in bulk from (id, attrs) pairs; one result per input, in order, like bulk_create."""
+        updates = list(updates)
+        results = []
+        for start in range(0, len(updates), BULK_LIMIT):
+            chunk = updates[start:start + BULK_LIMIT]
+            document = {"data": [{"type": "users", "id": str(staff_id), "attributes": attrs} for staff_id, attrs in chunk]}
+            what = f"updating {len(chunk)} Coconut staff in bulk"
+            response = self._request("PATCH", "users", what, document=document, bulk=True)
+            results.extend(_bulk_results(self._json(response, what), len(chunk)))
+        return results
+
+    # ---- user groups and locations ---------------------------------------------------------------
+
+    def list_user_groups(self):
+        return self._list("user-groups", "listing Coconut user groups")
+
+    def create_user_group(self, name, external_id=None):
+        what = f"creating Coconut user group '{name}'"
+        document = {"data": {"type": "user-groups", "attributes": {"name": name, "external_id": external_id}}}
+        response = self._request("POST", "user-groups", what, expected=(200, 201), document=document, idempotent=False)
+        return flatten(self._json(response, what).get("data"))
+
+    def update_user_group(self, group_id, attrs):
+        what = f"updating Coconut user group {group_id}"
+        document = {"data": {"type": "user-groups", "id": str(group_id), "attributes": attrs}}
+        return flatten(self._json(self._request("PATCH", f"user-groups/{_id(group_id)}", what, document=document), what).get("data"))
+
+    def list_locations(self):
+        return self._list("locations", "listing Coconut locations")
+
+    # ---- the integration record ------------------------------------------------------------------
+
+    def get_integration(self):
+        """The Entra ID integration record's attributes, or None when not connected."""
+        what = "reading the Coconut Entra ID integration"
+        response = self._request("GET", "integrations/entra-id", what, expected=(200, 404))
+        if response.status_code == 404:
+            return None
+        return (self._json(response, what).get("data") or {}).get("attributes") or {}
+
+    def put_integration(self, attrs):
+        what = "recording the Coconut Entra ID integration"
+        document = {"data": {"type": "integrations", "id": "entra-id", "attributes": attrs}}
+        response = self._request("PUT", "integrations/entra-id", what, expected=(200, 201), document=document)
+        return (self._json(response, what).get("data") or {}).get("attributes") or {}
+
+    def delete_integration(self):
+        """Remove the integration record; False when there was none."""
+        response = self._request("DELETE", "integrations/entra-id", "removing the Coconut Entra ID integration", expected=(200, 204, 404))
+        return response.status_code != 404
+
+    # ---- API tokens ------------------------------------------------------------------------------
+
+    def list_api_tokens(self):
+        """[{"id", "name", "created_at", "current"}]: values are never listed; `current` marks the token in use."""
+        what = "listing Coconut API tokens"
+        return [flatten(r) for r in self._json(self._request("GET", "api-tokens", what), what).get("data") or []]
+
+    def create_api_token(self, name):
+        """A new API token: {"id", "name", "token", ...}; the value is shown only here, once."""
+        what = f"creating Coconut API token '{name}'"
+        document = {"data": {"type": "api-tokens", "attributes": {"name": name}}}
+        # Not idempotent: a blind repeat would leave an extra live token behind.
+        response = self._request("POST", "api-tokens", what, expected=(200, 201), document=document, idempotent=False)
+        return flatten(self._json(response, what).get("data"))
+
+    def delete_api_token(self, token_id):
+        """Revoke an API token; False when there was none with that id."""
+        response = self._request("DELETE", f"api-tokens/{_id(token_id)}", f"revoking Coconut API token {token_id}",
+                                 expected=(200, 204, 404))
+        return response.status_code != 404
+
+    def whoami(self):
+        """The record of the API token making the request ({"id", "name", "created_at", "current": True}), or {}."""
+        return next((t for t in self.list_api_tokens() if t.get("current")), {})
+
+    def check_token(self):
+        """Prove the token works and can read staff (one record); True, or the 401 error naming the fix."""
+        self._request("GET", "users", "checking the Coconut API token", params={"page": 1, "limit": 1})
+        return True
+
+
+def _who(attrs):
+    name = " ".join(str(attrs.get(k)) for k in ("first_name", "last_name") if attrs.get(k))
+    return "{} <{}>".format(name, attrs.get("email")) if attrs.get("email") else name or "(unnamed)"
+
+
+def _has_object_id(attrs):
+    return bool((attrs.get("integration") or {}).get("object_id"))
+
+
+def _first_error(response):
+    try:
+        errors = response.json().get("errors") or [{}]
+    except (ValueError, AttributeError):
+        errors = [{}]
+    return errors[0] if isinstance(errors[0], dict) else {}
+
+
+def _bulk_results(body, count):
+    """Per-input results from a bulk answer: data[i] is the resource or null, errors point at /data/<i>."""
+    data = body.get("data") or []
+    results = [{"staff": flatten(data[i]) if i < len(data) and data[i] else None, "error": None} for i in range(count)]
+    for error in body.get("errors") or []:
+        pointer = ((error.get("source") or {}).get("pointer") or "") if isinstance(error, dict) else ""
+        parts = pointer.strip("/").split("/")
+        if len(parts) >= 2 and parts[0] == "data" and parts[1].isdigit() and int(parts[1]) < count:
+            results[int(parts[1])]["error"] = error
+    for result in results:
+        if result["staff"] is None and result["error"] is None:
+            result["error"] = {"code": "no_result", "detail": "Coconut returned neither a record nor an error for this item"}
+    return results
