@@ -1,0 +1,271 @@
+"""Rotation logic without a network: which secret is in use, bounded waiting, and cleanup of what was half made."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from ansible_collections.coconut.entra.plugins.module_utils import rotation
+from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
+
+NOW = datetime.datetime(2026, 5, 1, tzinfo=datetime.UTC)
+
+
+def cred(key_id, hint, end="2026-12-01T00:00:00Z", name=None):
+    return {"keyId": key_id, "hint": hint, "displayName": name, "startDateTime": "2026-01-01T00:00:00Z", "endDateTime": end}
+
+
+def refused():
+    return CoconutEntraError("Entra refused a token: the client secret is wrong (AADSTS7000215)", aadsts="AADSTS7000215")
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+        self.sleeps = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+# ---- which secret is in use ---------------------------------------------------------------------
+
+
+def test_the_secret_in_use_is_found_by_its_hint():
+    creds = [cred("k-old", "abc"), cred("k-other", "xyz")]
+    assert rotation.identify_current_secret(creds, "abcdef-secret") == ("k-old", None)
+
+
+def test_two_secrets_with_the_same_hint_need_the_key_id():
+    creds = [cred("k-1", "abc"), cred("k-2", "abc")]
+    key_id, why = rotation.identify_current_secret(creds, "abcdef")
+    assert key_id is None and "entra_secret_key_id" in why and "k-1" in why and "k-2" in why
+
+
+def test_a_given_key_id_wins_over_an_ambiguous_hint():
+    creds = [cred("k-1", "abc"), cred("k-2", "abc")]
+    assert rotation.identify_current_secret(creds, "abcdef", key_id="k-2") == ("k-2", None)
+
+
+def test_a_given_key_id_whose_hint_does_not_match_is_refused():
+    key_id, why = rotation.identify_current_secret([cred("k-1", "zzz")], "abcdef", key_id="k-1")
+    assert key_id is None and "not the one in use" in why
+
+
+def test_an_unknown_key_id_is_refused():
+    key_id, why = rotation.identify_current_secret([cred("k-1", "abc")], "abcdef", key_id="k-9")
+    assert key_id is None and "k-9" in why
+
+
+def test_a_secret_of_another_app_matches_nothing():
+    key_id, why = rotation.identify_current_secret([cred("k-1", "abc")], "zzzzzz")
+    assert key_id is None and "another app" in why
+
+
+def test_without_hints_the_key_id_is_needed():
+    key_id, why = rotation.identify_current_secret([cred("k-1", None)], "abcdef")
+    assert key_id is None and "entra_secret_key_id" in why
+
+
+def test_no_message_carries_the_secret_text():
+    text = "abc-very-secret-text"
+    for creds, key_id in (([cred("k-1", "abc"), cred("k-2", "abc")], None), ([cred("k-1", "zzz")], "k-1"), ([cred("k-1", "q")], None)):
+        _, why = rotation.identify_current_secret(creds, text, key_id=key_id)
+        assert text not in why
+
+
+# ---- listing and expiry -------------------------------------------------------------------------
+
+
+def test_secrets_expiring_within_30_days_are_warned_about():
+    creds = [cred("k-soon", "abc", end="2026-05-20T00:00:00Z", name="old"), cred("k-later", "xyz", end="2026-11-01T00:00:00Z"),
+             cred("k-gone", "qqq", end="2026-04-01T00:00:00Z")]
+    secrets = rotation.describe_secrets(creds, now=NOW, current_key_id="k-soon")
+    by_id = {s["key_id"]: s for s in secrets}
+    assert by_id["k-soon"]["expires_in_days"] == 19 and by_id["k-soon"]["current"] is True
+    assert by_id["k-gone"]["expired"] is True
+    warnings = rotation.expiry_warnings(secrets)
+    assert len(warnings) == 2
+    assert any("k-soon" in w and "in 19 days" in w and "rotate_token.yml" in w for w in warnings)
+    assert any("k-gone" in w and "expired" in w for w in warnings)
+
+
+def test_graph_datetimes_with_seven_fraction_digits_parse():
+    assert rotation.parse_datetime("2026-11-01T10:00:00.1234567Z") == datetime.datetime(2026, 11, 1, 10, 0, 0, 123456, tzinfo=datetime.UTC)
+
+
+def test_a_lifetime_below_one_day_is_refused():
+    with pytest.raises(CoconutEntraError, match="lifetime_days"):
+        rotation.end_of_lifetime(0)
+
+
+# ---- bounded waiting ----------------------------------------------------------------------------
+
+
+def test_waiting_retries_a_not_yet_replicated_secret_until_accepted():
+    clock = Clock()
+    answers = [refused(), refused(), refused(), "token"]
+
+    def attempt():
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    value, attempts, waited = rotation.wait_until_accepted(attempt, timeout=30, clock=clock, sleep=clock.sleep)
+    assert (value, attempts) == ("token", 4)
+    assert waited == sum(clock.sleeps) and len(clock.sleeps) == 3
+
+
+def test_waiting_gives_up_at_the_deadline():
+    clock = Clock()
+
+    def attempt():
+        raise refused()
+
+    with pytest.raises(CoconutEntraError) as caught:
+        rotation.wait_until_accepted(attempt, timeout=10, clock=clock, sleep=clock.sleep)
+    assert caught.value.details["timed_out"] is True
+    assert clock.now <= 10
+
+
+def test_waiting_does_not_retry_other_errors():
+    clock = Clock()
+    calls = []
+
+    def attempt():
+        calls.append(1)
+        raise CoconutEntraError("expired", aadsts="AADSTS7000222")
+
+    with pytest.raises(CoconutEntraError, match="expired"):
+        rotation.wait_until_accepted(attempt, timeout=10, clock=clock, sleep=clock.sleep)
+    assert len(calls) == 1 and clock.sleeps == []
+
+
+# ---- add, wait, prove, clean up -----------------------------------------------------------------
+
+
+class FakeEntra:
+    """The app registration: secrets by key id; login accepts a new secret after `propagation` attempts."""
+
+    def __init__(self, propagation=0, deny=None, fail_remove=False):
+        self.secrets = {"k-old": "old-secret"}
+        self.propagation = propagation
+        self.deny = deny
+        self.fail_remove = fail_remove
+        self.logins = 0
+
+    def add_password(self, app_object_id, display_name, end_datetime):
+        self.secrets["k-new"] = "new-secret-text"
+        return {"keyId": "k-new", "secretText": "new-secret-text", "hint": "new", "endDateTime": end_datetime}
+
+    def remove_password(self, app_object_id, key_id):
+        if self.fail_remove:
+            raise CoconutEntraError("Graph answered 503")
+        del self.secrets[key_id]
+        return True
+
+    def client(self, secret):
+        entra = self
+
+        class Client:
+            def token(self):
+                entra.logins += 1
+                if secret not in entra.secrets.values() or entra.logins <= entra.propagation:
+                    raise refused()
+                return "access-token"
+
+            def check_permission(self, name):
+                if name == entra.deny:
+                    raise CoconutEntraError(f"Graph refused: grant the application permission {name}", permission=name)
+                return True
+
+        return Client()
+
+
+def add(entra, **kwargs):
+    clock = Clock()
+    kwargs.setdefault("wait_timeout", 60)
+    return rotation.add_entra_secret(entra, entra.client, "app-object", "rotated", "2026-11-01T00:00:00Z",
+                                     sleep=clock.sleep, clock=clock, **kwargs)
+
+
+def test_a_new_secret_is_kept_once_login_accepts_it_and_the_reads_work():
+    entra = FakeEntra(propagation=3)
+    new = add(entra)
+    assert new["keyId"] == "k-new" and new["attempts"] == 4
+    assert set(entra.secrets) == {"k-old", "k-new"}
+
+
+def test_a_new_secret_never_accepted_is_removed_and_the_step_named():
+    entra = FakeEntra(propagation=10_000)
+    with pytest.raises(CoconutEntraError) as caught:
+        add(entra, wait_timeout=5)
+    msg = caught.value.msg
+    assert "wait until Entra login accepts the new client secret" in msg
+    assert "k-new) was removed" in msg and "still works" in msg and "wait_timeout" in msg
+    assert set(entra.secrets) == {"k-old"}
+    assert "new-secret-text" not in msg
+
+
+def test_a_missing_permission_removes_the_new_secret_and_names_the_permission():
+    entra = FakeEntra(deny="User.Read.All")
+    with pytest.raises(CoconutEntraError) as caught:
+        add(entra)
+    assert "prove the sync's Graph reads" in caught.value.msg and "User.Read.All" in caught.value.msg
+    assert caught.value.details["step"].startswith("prove")
+    assert set(entra.secrets) == {"k-old"}
+
+
+def test_a_cleanup_that_fails_says_what_to_remove_by_hand():
+    entra = FakeEntra(deny="GroupMember.Read.All", fail_remove=True)
+    with pytest.raises(CoconutEntraError) as caught:
+        add(entra)
+    assert "could NOT be removed" in caught.value.msg and "k-new" in caught.value.msg
+
+
+class FakeCoconut:
+    def __init__(self, broken_new=False):
+        self.tokens = {"t1": "old-token"}
+        self.broken_new = broken_new
+
+    def client(self, value):
+        coconut = self
+
+        class Client:
+            def whoami(self):
+                return next(({"id": i, "current": True} for i, v in coconut.tokens.items() if v == value), {})
+
+            def create_api_token(self, name):
+                coconut.tokens["t2"] = "new-token"
+                return {"id": "t2", "name": name, "token": "new-token"}
+
+            def check_token(self):
+                if value not in coconut.tokens.values() or (coconut.broken_new and value == "new-token"):
+                    raise CoconutEntraError("Coconut refused the API token (token_invalid)", status=401)
+                return True
+
+            def delete_api_token(self, token_id):
+                return coconut.tokens.pop(token_id, None) is not None
+
+        return Client()
+
+
+def test_a_new_token_is_proven_and_names_the_token_it_replaces():
+    coconut = FakeCoconut()
+    new = rotation.add_coconut_token(coconut.client("old-token"), coconut.client, "rotated")
+    assert new["id"] == "t2" and new["replaces"] == "t1"
+
+
+def test_a_new_token_that_does_not_work_is_revoked():
+    coconut = FakeCoconut(broken_new=True)
+    with pytest.raises(CoconutEntraError) as caught:
+        rotation.add_coconut_token(coconut.client("old-token"), coconut.client, "rotated")
+    assert "prove the new Coconut API token" in caught.value.msg and "t2) was revoked" in caught.value.msg
+    assert set(coconut.tokens) == {"t1"}
+    assert "new-token" not in caught.value.msg
