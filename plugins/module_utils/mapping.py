@@ -1,0 +1,273 @@
+# Copyright: (c) 2026, coconut.entra contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Entra user -> Coconut staff fields, through Jinja2 expressions evaluated in a sandbox.
+
+Each staff field is an *expression* over `user` (a plain dict of Graph user attributes), not a
+`{{ }}` template, so Ansible's own templating leaves it alone on the way to the module. Values
+coming from Entra are data: they are never evaluated, only passed through the expressions.
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import traceback
+
+from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
+from ansible_collections.coconut.entra.plugins.module_utils.reconcile import DesiredStaff
+
+try:
+    import jinja2
+    from jinja2 import nodes
+    from jinja2.parser import Parser
+    from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+except ImportError:
+    HAS_JINJA2 = False
+    JINJA2_IMPORT_ERROR = traceback.format_exc()
+    ImmutableSandboxedEnvironment = object
+else:
+    HAS_JINJA2 = True
+    JINJA2_IMPORT_ERROR = None
+
+DEFAULT_MAPPING = {
+    "first_name": "user.givenName",
+    "last_name": "user.surname",
+    "email": "user.mail or user.userPrincipalName",
+    "job_title": "user.jobTitle",
+}
+MAPPABLE_FIELDS = ("first_name", "last_name", "email", "username", "external_id", "job_title", "language")
+REQUIRED_FIELDS = ("first_name", "last_name", "email")
+
+# Always read: the object id identifies the user, displayName feeds match rule B and reports,
+# accountEnabled decides the scope.
+ALWAYS_SELECTED = ("id", "displayName", "accountEnabled")
+# Read when an expression uses `user` in a way static analysis cannot follow (`user[var]`,
+# `user | attr(...)`, `user | tojson`): the Graph user attributes an expression is likely to want.
+BROAD_SELECT = (
+    "id", "displayName", "givenName", "surname", "mail", "userPrincipalName", "accountEnabled", "jobTitle",
+    "department", "officeLocation", "employeeId", "mobilePhone", "businessPhones", "preferredLanguage",
+    "companyName", "city", "country", "usageLocation", "employeeType",
+)
+_DICT_METHODS = frozenset(name for name in dir(dict) if not name.startswith("_"))
+# Guards against expressions that would exhaust memory or CPU ('x' * 10**9, 9 ** 9 ** 9).
+_MAX_REPEAT = 100000
+_MAX_EXPONENT = 1000
+_LISTING_CAP = 20
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """Immutable sandbox where a dict's keys win over its methods and unsafe access fails loudly."""
+
+    intercepted_binops = frozenset(["*", "**"])
+
+    def getattr(self, obj, attribute):
+        # Graph data first: `user.items` means an attribute named items, not dict.items.
+        if isinstance(obj, dict) and isinstance(attribute, str) and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
+    def unsafe_undefined(self, obj, attribute):
+        # The stock sandbox returns an Undefined (which would map to None); an escape attempt should be an error.
+        raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe")
+
+    def call_binop(self, context, operator, left, right):
+        if operator == "*":
+            for seq, count in ((left, right), (right, left)):
+                if isinstance(seq, (str, list, tuple)) and isinstance(count, int) and len(seq) * count > _MAX_REPEAT:
+                    raise SecurityError(f"repetition result too large (more than {_MAX_REPEAT} items)")
+        if operator == "**" and isinstance(right, (int, float)) and abs(right) > _MAX_EXPONENT:
+            raise SecurityError(f"exponent {right!r} too large (at most {_MAX_EXPONENT})")
+        return super().call_binop(context, operator, left, right)
+
+
+def _environment():
+    env = _Sandbox(undefined=jinja2.ChainableUndefined, autoescape=False)
+    # Only `user` is in reach. Builtin filters and tests stay; range/lipsum/cycler/joiner/namespace
+    # go (no use in a field expression; namespace is a mutable object). `dict` stays: it only
+    # builds a dict, handy as a lookup table (dict(CA='en', FR='fr')[user.country]).
+    env.globals.clear()
+    env.globals["dict"] = dict
+    return env
+
+
+def _parse(env, source):
+    parser = Parser(env, source, state="variable")
+    expr = parser.parse_expression()
+    if not parser.stream.eos:
+        raise jinja2.TemplateSyntaxError(f"unexpected {parser.stream.current.value!r}", parser.stream.current.lineno)
+    return expr
+
+
+def _referenced_attributes(expr):
+    """The Graph attributes `expr` reads from `user`, or None when it reads `user` dynamically."""
+    found = set()
+    dynamic = False
+
+    def visit(node, parent, grandparent):
+        nonlocal dynamic
+        if isinstance(node, nodes.Name) and node.name == "user":
+            if isinstance(parent, nodes.Getattr) and parent.node is node:
+                if parent.attr not in _DICT_METHODS:
+                    found.add(parent.attr)
+                elif parent.attr == "get" and isinstance(grandparent, nodes.Call) and grandparent.node is parent \
+                        and grandparent.args and isinstance(grandparent.args[0], nodes.Const) \
+                        and isinstance(grandparent.args[0].value, str):
+                    found.add(grandparent.args[0].value)
+                else:
+                    dynamic = True
+            elif isinstance(parent, nodes.Getitem) and parent.node is node \
+                    and isinstance(parent.arg, nodes.Const) and isinstance(parent.arg.value, str):
+                found.add(parent.arg.value)
+            else:
+                dynamic = True
+        for child in node.iter_child_nodes():
+            visit(child, node, parent)
+
+    visit(expr, None, None)
+    return None if dynamic else found
+
+
+def _describe(value):
+    return type(value).__name__
+
+
+class Mapping:
+    """The staff field expressions: DEFAULT_MAPPING with `overrides` merged over it, validated eagerly.
+
+    In `overrides`, a field set to None is not mapped (never written); required fields cannot be unmapped.
+    """
+
+    def __init__(self, overrides=None):
+        if not HAS_JINJA2:
+            raise CoconutEntraError("the staff mapping needs the Python library jinja2; install it where the module runs")
+        if overrides is None:
+            overrides = {}
+        if not isinstance(overrides, dict):
+            raise CoconutEntraError(f"coconut_staff_mapping must be a dict of staff field -> Jinja2 expression over `user`; "
+                                    f"got {_describe(overrides)}")
+        unknown = sorted(str(field) for field in overrides if field not in MAPPABLE_FIELDS)
+        if unknown:
+            raise CoconutEntraError(f"coconut_staff_mapping has unknown staff field(s) {', '.join(unknown)}; "
+                                    f"the fields that can be mapped are {', '.join(MAPPABLE_FIELDS)}")
+        merged = dict(DEFAULT_MAPPING)
+        merged.update(overrides)
+        self._env = _environment()
+        self.expressions = {}
+        self._compiled = {}
+        select = set(ALWAYS_SELECTED)
+        dynamic = False
+        for field in MAPPABLE_FIELDS:
+            if field not in merged:
+                continue
+            source = merged[field]
+            if source is None:
+                if field in REQUIRED_FIELDS:
+                    raise CoconutEntraError(f"coconut_staff_mapping.{field} is null, but {field} is required ({', '.join(REQUIRED_FIELDS)} "
+                                            f"are always written); give it an expression over `user`, for example {DEFAULT_MAPPING[field]}")
+                continue
+            self._check_source(field, source)
+            try:
+                expr = _parse(self._env, source)
+                compiled = self._env.compile_expression(source, undefined_to_none=True)
+            except jinja2.TemplateSyntaxError as exc:
+                raise CoconutEntraError(f"coconut_staff_mapping.{field}: the expression {source!r} does not compile: {exc.message}. Write a Jinja2 expression "
+                                        "over `user` (for example user.givenName), and quote constants (\"'en'\")", field=field) from None
+            self.expressions[field] = source
+            self._compiled[field] = compiled
+            attributes = _referenced_attributes(expr)
+            if attributes is None:
+                dynamic = True
+            else:
+                select.update(name for name in attributes if not name.startswith("_"))  # the sandbox refuses those anyway
+        if dynamic:
+            select.update(BROAD_SELECT)
+        self.fields = tuple(self.expressions)
+        self._select = sorted(select)
+
+    @staticmethod
+    def _check_source(field, source):
+        if not isinstance(source, str):
+            raise CoconutEntraError(f"coconut_staff_mapping.{field} must be a Jinja2 expression string over `user`, or null to not map it; "
+                                    f"got {_describe(source)} {source!r}. Quote constants as a string literal, for example \"'en'\"", field=field)
+        if not source.strip():
+            raise CoconutEntraError(f"coconut_staff_mapping.{field} is empty; give an expression over `user` "
+                                    f"(for example {DEFAULT_MAPPING.get(field, 'user.employeeId')}), or null to not map it", field=field)
+        if any(mark in source for mark in ("{{", "{%", "{#")):
+            bare = source.strip().removeprefix("{{").removesuffix("}}").strip()
+            raise CoconutEntraError(f"coconut_staff_mapping.{field} is written as a template ({source!r}): drop the {{{{ }}}} braces and write "
+                                    f"the bare expression ({bare}); Ansible would otherwise template it before the module sees it", field=field)
+
+    @property
+    def graph_select(self):
+        """Sorted Graph user attributes to `$select`: id, displayName, accountEnabled and every attribute
+        the expressions reference (`user.X`, `user['X']`, `user.get('X')`); BROAD_SELECT as well when an
+        expression reads `user` in a way static analysis cannot follow."""
+        return list(self._select)
+
+    def map_user(self, user):
+        """Evaluate every mapped field for one Entra user: (fields, errors). Never raises for a per-user problem."""
+        fields = {}
+        errors = []
+        for field, compiled in self._compiled.items():
+            expression = self.expressions[field]
+            try:
+                value = compiled(user=user)
+            except SecurityError as exc:
+                errors.append({"field": field, "message": f"the expression {expression!r} was blocked by the sandbox: {exc}"})
+                continue
+            except Exception as exc:  # noqa: BLE001 - any failure of a user's expression is reported per user, not raised
+                errors.append({"field": field, "message": f"the expression {expression!r} failed: {type(exc).__name__}: {exc}"})
+                continue
+            if isinstance(value, str):
+                value = str(value)  # a plain str, even from Markup
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                value = str(value)
+            elif value is not None:
+                errors.append({"field": field, "message": f"the expression {expression!r} gave a {_describe(value)}, but {field} takes text; "
+                               "pick one value (for example with | first or | join(' '))"})
+                continue
+            if field in REQUIRED_FIELDS and (value is None or not value.strip()):
+                errors.append({"field": field, "message": f"missing: {expression} gives no value for this user ({field} is required)"})
+                continue
+            fields[field] = value
+        return fields, errors
+
+
+def map_users(mapping, users, invalid_users="fail", extras_for=None):
+    """Map Entra users to DesiredStaff: (desired, invalid).
+
+    `extras_for(user)` returns the per-group extras (role, locations, user_group_id) added to the fields.
+    With invalid_users="fail", any invalid user raises one CoconutEntraError naming each user and field;
+    with "skip", they are returned in `invalid` ({object_id, display_name, email?, errors}).
+    """
+    if invalid_users not in ("fail", "skip"):
+        raise CoconutEntraError(f"coconut_invalid_users must be fail or skip; got {invalid_users!r}")
+    desired = []
+    invalid = []
+    for user in users:
+        fields, errors = mapping.map_user(user)
+        object_id = user.get("id")
+        if not isinstance(object_id, str) or not object_id:
+            errors.insert(0, {"field": "id", "message": "the Entra user has no object id"})
+        if errors:
+            item = {"object_id": object_id, "display_name": user.get("displayName"), "errors": errors}
+            if fields.get("email"):
+                item["email"] = fields["email"]
+            invalid.append(item)
+            continue
+        if extras_for is not None:
+            for key, value in (extras_for(user) or {}).items():
+                fields[key] = list(value) if isinstance(value, (list, tuple)) else value
+        desired.append(DesiredStaff(object_id=object_id, display_name=user.get("displayName"), fields=fields))
+    if invalid and invalid_users == "fail":
+        lines = []
+        for item in invalid[:_LISTING_CAP]:
+            problems = "; ".join(f"{err['field']}: {err['message']}" for err in item["errors"])
+            lines.append(f"{item['display_name'] or '(no display name)'} ({item['object_id']}): {problems}")
+        if len(invalid) > _LISTING_CAP:
+            lines.append(f"and {len(invalid) - _LISTING_CAP} more")
+        listing = "\n  ".join(lines)
+        raise CoconutEntraError(f"{len(invalid)} Entra user(s) cannot be mapped to Coconut staff, so nothing was written:\n  {listing}\n"
+                                "Fix these users in Entra or the expressions in coconut_staff_mapping, or set "
+                                "coconut_invalid_users: skip to leave them as they are and sync everyone else.",
+                                invalid=invalid)
+    return desired, invalid

@@ -1,0 +1,420 @@
+# Copyright: (c) 2026, coconut.entra contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Matching and planning: desired staff (from Entra) + Coconut staff -> a Plan. Pure: no I/O, no clock.
+
+The Plan is plain JSON-serialisable data (shape in docs/architecture.md), so it can be shown in
+check mode, written to a report and applied unchanged. Output order follows the input order.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
+
+SOURCE = "entra_id"
+MATCH_RULES = ("object_id", "name_and_email", "display_name")
+POSSIBLE_DUPLICATE_ACTIONS = ("report", "create")
+# Fields holding ids or codes: Coconut may hand them back as numbers, the inventory as strings.
+_ID_FIELDS = frozenset(("role", "user_group_id"))
+_THRESHOLD_COUNT = re.compile(r"^\s*([0-9]+)\s*$")
+_THRESHOLD_PERCENT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*$")
+_NAMES_IN_MESSAGE = 10
+
+
+def normalise(value):
+    """The form in which matching compares text: NFKC, case-folded, trimmed, inner whitespace runs as one space."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        value = str(value)
+    if value.isascii():
+        # Same result as below for ASCII (NFKC is the identity, casefold is lower), much faster.
+        return " ".join(value.lower().split())
+    # NFKC again after casefold: folding can produce sequences NFKC would compose (keeps normalise idempotent).
+    value = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", value).casefold())
+    return " ".join(value.split())
+
+
+def is_synced(staff):
+    """Added through the Entra integration (the green check in Coconut's Users tab)."""
+    integration = staff.get("integration")
+    return isinstance(integration, dict) and integration.get("source") == SOURCE
+
+
+def staff_object_id(staff):
+    """The Entra object id stored on a synced staff member, else None."""
+    return staff["integration"].get("object_id") if is_synced(staff) else None
+
+
+def _is_active(staff):
+    return staff.get("status", "active") != "archived"
+
+
+def _name_key(first, last):
+    return normalise(f"{first or ''} {last or ''}")
+
+
+@dataclass(frozen=True)
+class DesiredStaff:
+    """One Entra user in scope, mapped: the mapped fields plus the group's role, locations, user_group_id."""
+
+    object_id: str
+    display_name: str | None
+    fields: dict = field(default_factory=dict)
+
+
+def _as_desired(item):
+    if isinstance(item, DesiredStaff):
+        desired = item
+    elif isinstance(item, dict):
+        desired = DesiredStaff(object_id=item.get("object_id"), display_name=item.get("display_name"), fields=dict(item.get("fields") or {}))
+    else:
+        raise CoconutEntraError(f"internal error: desired staff must be DesiredStaff, got {type(item).__name__}")
+    if not isinstance(desired.object_id, str) or not desired.object_id.strip():
+        raise CoconutEntraError(f"internal error: desired staff {desired.display_name!r} has no Entra object id")
+    return desired
+
+
+def _as_skipped(item):
+    if isinstance(item, str):
+        return {"object_id": item, "display_name": None, "errors": []}
+    skipped = {"object_id": item.get("object_id"), "display_name": item.get("display_name"), "errors": list(item.get("errors") or [])}
+    if item.get("email"):
+        skipped["email"] = item["email"]
+    return skipped
+
+
+def check_match(match):
+    """The match rules as a tuple, in the given order; each a known rule, at most once."""
+    if isinstance(match, str):
+        match = [match]
+    rules = tuple(match or ())
+    bad = [rule for rule in rules if rule not in MATCH_RULES]
+    if bad or len(set(rules)) != len(rules):
+        raise CoconutEntraError(f"coconut_match must list rules from {', '.join(MATCH_RULES)}, each at most once, in the order to try them; "
+                                f"got {list(rules)}")
+    return rules
+
+
+def archive_allowance(threshold, synced_active):
+    """How many archives `threshold` (a count, or "N%" of `synced_active`) allows.
+
+    A percentage allows floor(N% x synced_active), and at least 1 when N > 0 (so 10% of 5 staff still lets one leave).
+    """
+    if isinstance(threshold, int) and not isinstance(threshold, bool) and threshold >= 0:
+        return threshold
+    if isinstance(threshold, str):
+        count = _THRESHOLD_COUNT.match(threshold)
+        if count:
+            return int(count.group(1))
+        percent = _THRESHOLD_PERCENT.match(threshold)
+        if percent:
+            share = Fraction(percent.group(1))
+            allowed = int(share * synced_active // 100)
+            return max(allowed, 1) if share > 0 else allowed
+    raise CoconutEntraError("coconut_archive_threshold must be a count (such as 5) or a percentage of synced active staff "
+                            f"(such as \"10%\"); got {threshold!r}")
+
+
+def _copy(value):
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    return value
+
+
+def _same(name, desired, current):
+    """Updating compares exactly (an adopted ' ADA' becomes 'Ada'); locations as sets; ids and codes as text."""
+    if name == "locations":
+        return set(desired or ()) == set(current or ())
+    if name in _ID_FIELDS and desired is not None and current is not None:
+        return str(desired) == str(current)
+    return desired == current and type(desired) is type(current)
+
+
+def _staff_label(staff):
+    name = " ".join(part for part in (staff.get("first_name"), staff.get("last_name")) if part)
+    return name or None
+
+
+class _StaffIndex:
+    """Coconut staff indexed by the keys each match rule and the duplicate check compare; built on first use."""
+
+    def __init__(self, staff):
+        self.staff = staff
+        self.by_object_id = {}
+        self.unsynced = []
+        for pos, member in enumerate(staff):
+            object_id = staff_object_id(member)
+            if object_id:
+                self.by_object_id.setdefault(normalise(object_id), []).append(pos)
+            elif not is_synced(member):
+                self.unsynced.append(pos)
+        self._indexes = {}
+
+    def _index(self, kind):
+        if kind == "name":
+            kind = "display_name"  # the same key: normalised "first last"
+        if kind not in self._indexes:
+            index = {}
+            for pos in self.unsynced:
+                member = self.staff[pos]
+                if kind == "name_and_email":
+                    key = (normalise(member.get("first_name")), normalise(member.get("last_name")), normalise(member.get("email")))
+                    if not all(key):
+                        continue
+                elif kind == "display_name":
+                    key = _name_key(member.get("first_name"), member.get("last_name"))
+                else:
+                    key = normalise(member.get("email"))
+                if key:
+                    index.setdefault(key, []).append(pos)
+            self._indexes[kind] = index
+        return self._indexes[kind]
+
+    def candidates(self, rule, object_key, desired):
+        """Staff positions rule `rule` finds for `desired`, in staff order."""
+        if rule == "object_id":
+            return self.by_object_id.get(object_key, ())
+        if not self.unsynced:
+            return ()
+        fields = desired.fields
+        if rule == "name_and_email":
+            key = (normalise(fields.get("first_name")), normalise(fields.get("last_name")), normalise(fields.get("email")))
+            return self._index(rule).get(key, ()) if all(key) else ()
+        if rule == "display_name":
+            key = normalise(desired.display_name)
+            return self._index(rule).get(key, ()) if key else ()
+        if rule == "email":
+            key = normalise(fields.get("email"))
+        else:
+            key = _name_key(fields.get("first_name"), fields.get("last_name"))
+        return self._index(rule).get(key, ()) if key else ()
+
+
+def _preferred(staff, positions):
+    """Active candidates first; archived ones only when no active one exists (adopting an archived one restores it)."""
+    active = [pos for pos in positions if _is_active(staff[pos])]
+    return active or list(positions)
+
+
+def plan(desired, staff, *, match=MATCH_RULES, possible_duplicates="report", archive_threshold="10%", force_archive=False,
+         skipped=(), archive_unsynced_duplicates=False):
+    """Compute the Plan that makes `staff` (Coconut) equal to `desired` (Entra, mapped). See docs/architecture.md.
+
+    `skipped`: object ids, or {object_id, display_name, errors} items, of users left as they are (never created,
+    updated or archived). Raises CoconutEntraError when the plan is unsafe (too many archives, an empty scope).
+    """
+    rules = check_match(match)
+    if possible_duplicates not in POSSIBLE_DUPLICATE_ACTIONS:
+        raise CoconutEntraError(f"coconut_possible_duplicates must be report or create; got {possible_duplicates!r}")
+    staff = list(staff)
+    synced_active = sum(1 for member in staff if is_synced(member) and _is_active(member))
+    allowed = archive_allowance(archive_threshold, synced_active)
+
+    skipped_items = [_as_skipped(item) for item in skipped]
+    skipped_keys = {normalise(item["object_id"]) for item in skipped_items if item["object_id"]}
+
+    # A user listed twice keeps the first entry (the first selected group wins); skipped users are left alone.
+    users = []
+    seen = set(skipped_keys)
+    for item in desired:
+        item = _as_desired(item)
+        key = normalise(item.object_id)
+        if key not in seen:
+            seen.add(key)
+            users.append((key, item))
+
+    index = _StaffIndex(staff)
+    outcomes = []
+    for key, user in users:
+        outcome = None
+        for rule in rules:
+            found = index.candidates(rule, key, user)
+            if found:
+                found = _preferred(staff, found)
+                outcome = ("match", rule, found[0]) if len(found) == 1 else ("conflict", rule, found)
+                break
+        outcomes.append(outcome)
+
+    # A staff member claimed by two users is theirs to sort out: a conflict for each of them.
+    claimed_by = {}
+    for (_, user), outcome in zip(users, outcomes, strict=True):
+        if outcome and outcome[0] == "match":
+            claimed_by.setdefault(outcome[2], []).append(user.object_id)
+    shared = {pos for pos, claimants in claimed_by.items() if len(claimants) > 1}
+    adopted = {pos for pos, claimants in claimed_by.items() if len(claimants) == 1 and not is_synced(staff[pos])}
+
+    result = {"create": [], "update": [], "archive": [], "conflicts": [], "possible_duplicates": [], "skipped": skipped_items}
+    unchanged = 0
+    after_by_pos = {}
+    under_review = set()
+    for (_, user), outcome in zip(users, outcomes, strict=True):
+        email = user.fields.get("email")
+        if outcome and outcome[0] == "match" and outcome[2] in shared:
+            pos = outcome[2]
+            result["conflicts"].append({
+                "object_id": user.object_id, "display_name": user.display_name, "email": email, "rule": outcome[1],
+                "candidates": [staff[pos]["id"]],
+                "shared_with": [other for other in claimed_by[pos] if other != user.object_id],
+            })
+            under_review.add(pos)
+            continue
+        if outcome and outcome[0] == "conflict":
+            result["conflicts"].append({
+                "object_id": user.object_id, "display_name": user.display_name, "email": email, "rule": outcome[1],
+                "candidates": [staff[pos]["id"] for pos in outcome[2]],
+            })
+            under_review.update(outcome[2])
+            continue
+        if outcome:
+            _, rule, pos = outcome
+            update = _update(user, staff[pos], rule)
+            after_by_pos[pos] = update["after"] if update else {}
+            if update:
+                result["update"].append(update)
+            else:
+                unchanged += 1
+            continue
+        duplicate = None
+        for reason in ("email", "name"):
+            found = [pos for pos in index.candidates(reason, key, user) if pos not in adopted]
+            if found:
+                duplicate = {"object_id": user.object_id, "display_name": user.display_name, "email": email, "reason": reason,
+                             "candidates": [staff[pos]["id"] for pos in found], "created": possible_duplicates == "create"}
+                under_review.update(found)
+                break
+        if duplicate:
+            result["possible_duplicates"].append(duplicate)
+            if possible_duplicates != "create":
+                continue
+        fields = {name: _copy(value) for name, value in user.fields.items()}
+        fields["integration"] = {"source": SOURCE, "object_id": user.object_id}
+        result["create"].append({"object_id": user.object_id, "display_name": user.display_name, "fields": fields})
+
+    in_scope = {key for key, _ in users} | skipped_keys
+    archived = set()
+    for pos, member in enumerate(staff):
+        object_id = staff_object_id(member)
+        if object_id and _is_active(member) and normalise(object_id) not in in_scope:
+            archived.add(pos)
+            result["archive"].append(_archive(member, object_id, "out_of_scope"))
+
+    if archive_unsynced_duplicates:
+        for pos in _unsynced_duplicates(staff, index, after_by_pos, archived, adopted | under_review, result["create"]):
+            result["archive"].append(_archive(staff[pos], None, "unsynced_duplicate"))
+
+    restores = sum(1 for item in result["update"] if item["restore"])
+    result["counts"] = {
+        "create": len(result["create"]),
+        "update": len(result["update"]) - restores,
+        "archive": len(result["archive"]),
+        "restore": restores,
+        "adopt": sum(1 for item in result["update"] if item["adopt"]),
+        "unchanged": unchanged,
+        "conflict": len(result["conflicts"]),
+        "possible_duplicate": len(result["possible_duplicates"]),
+        "skipped": len(skipped_items),
+    }
+    if not force_archive:
+        _check_safety(result, users, skipped_items, synced_active, archive_threshold, allowed)
+    return result
+
+
+def _update(user, member, rule):
+    before, after = {}, {}
+    for name, value in user.fields.items():
+        current = member.get(name)
+        if not _same(name, value, current):
+            before[name] = _copy(current)
+            after[name] = _copy(value)
+    adopt = not is_synced(member)
+    if adopt:
+        before["integration"] = _copy(member.get("integration"))
+        after["integration"] = {"source": SOURCE, "object_id": user.object_id}
+    restore = not _is_active(member)
+    if restore:
+        before["status"] = member.get("status")
+        after["status"] = "active"
+    if not after:
+        return None
+    return {"id": member["id"], "object_id": user.object_id, "display_name": user.display_name, "rule": rule,
+            "adopt": adopt, "restore": restore, "before": before, "after": after}
+
+
+def _archive(member, object_id, reason):
+    return {"id": member["id"], "object_id": object_id, "display_name": _staff_label(member), "reason": reason,
+            "before": {"status": member.get("status", "active")}, "after": {"status": "archived"}}
+
+
+def _unsynced_duplicates(staff, index, after_by_pos, archived, spared, creates):
+    """Unsynced active staff sharing an email or name with someone synced and active once the plan is applied."""
+    emails, names = set(), set()
+
+    def remember(record):
+        emails.add(normalise(record.get("email")))
+        names.add(_name_key(record.get("first_name"), record.get("last_name")))
+
+    for pos, member in enumerate(staff):
+        if pos in after_by_pos:
+            remember({**member, **after_by_pos[pos]})  # matched: synced and active after the plan
+        elif is_synced(member) and _is_active(member) and pos not in archived:
+            remember(member)
+    for item in creates:
+        remember(item["fields"])
+    emails.discard("")
+    names.discard("")
+    return [pos for pos in index.unsynced
+            if pos not in spared and _is_active(staff[pos])
+            and (normalise(staff[pos].get("email")) in emails or _name_key(staff[pos].get("first_name"), staff[pos].get("last_name")) in names)]
+
+
+def _check_safety(result, users, skipped_items, synced_active, threshold, allowed):
+    """Fail the plan (before any write, in check mode too) when it would archive too many staff."""
+    archives = result["archive"]
+    if not users and not skipped_items and synced_active:
+        raise CoconutEntraError(
+            f"the selected Entra groups have no enabled users, so every one of the {synced_active} synced active staff would be archived; "
+            "nothing was written. Check entra_groups (an emptied or wrong group, or a membership setting that finds nobody); "
+            "if archiving everyone is intended, set coconut_force_archive: true",
+            archive=len(archives), synced_active=synced_active)
+    if len(archives) > allowed:
+        names = ", ".join(f"{item['display_name'] or '(no name)'} ({item['id']})" for item in archives[:_NAMES_IN_MESSAGE])
+        if len(archives) > _NAMES_IN_MESSAGE:
+            names += f" and {len(archives) - _NAMES_IN_MESSAGE} more"
+        raise CoconutEntraError(
+            f"the plan would archive {len(archives)} staff, more than coconut_archive_threshold {threshold} allows "
+            f"({allowed} of {synced_active} synced active staff); nothing was written. Would be archived: {names}. Check the "
+            "selected Entra groups and their members first; if these archives are intended, set coconut_force_archive: true "
+            "or raise coconut_archive_threshold",
+            archive=len(archives), allowed=allowed, threshold=threshold, synced_active=synced_active)
+
+
+def apply_to_records(staff, plan):
+    """The staff records after a successful apply of `plan` (new staff get ids new-1, new-2, ...). Pure."""
+    records = [_copy(member) for member in staff]
+    by_id = {record["id"]: record for record in records}
+    for item in plan["update"]:
+        by_id[item["id"]].update(_copy(item["after"]))
+    for item in plan["archive"]:
+        by_id[item["id"]].update(_copy(item["after"]))
+    number = 0
+    for item in plan["create"]:
+        number += 1
+        while f"new-{number}" in by_id:
+            number += 1
+        record = {"id": f"new-{number}", "status": "active"}
+        record.update(_copy(item["fields"]))
+        by_id[record["id"]] = record
+        records.append(record)
+    return records
+
+
+def plan_is_empty(plan):
+    """True when the plan writes nothing (conflicts, possible duplicates and skipped users are reports, not writes)."""
+    return not (plan["create"] or plan["update"] or plan["archive"])
