@@ -34,6 +34,8 @@ MICROSOFT_AUTHORITY_HOSTS = frozenset((
     "login.partner.microsoftonline.cn", "login.microsoftonline.de",
 ))
 
+# Graph's default user properties lack accountEnabled, so members are always read with an explicit $select.
+DEFAULT_MEMBER_FIELDS = ("id", "displayName", "givenName", "surname", "mail", "userPrincipalName", "jobTitle", "accountEnabled")
 PERMISSION_GROUP_MEMBERS = "GroupMember.Read.All (and User.Read.All for member properties)"
 PERMISSION_USERS = "User.Read.All"
 PERMISSION_APPLICATION = "Application.ReadWrite.OwnedBy"
@@ -200,6 +202,10 @@ class EntraClient:
             raise
         except Exception as exc:  # noqa: BLE001 - e.g. a private key that does not load; keep the key out of the message
             what = "sign the client assertion with entra_client_private_key" if self.using_certificate else "request a token"
+            if "ECPrivateKey" in str(exc) or "Ed25519" in str(exc):
+                raise CoconutEntraError("entra_client_private_key is not an RSA key: Entra accepts only RSA certificates for app "
+                                        "credentials; create an RSA certificate (2048 bits or more) and upload it to the app registration",
+                                        service="Entra login", tenant_id=self.tenant_id, client_id=self.client_id) from None
             raise CoconutEntraError(f"could not {what}: {type(exc).__name__}: {self._redact(exc)}",
                                     service="Entra login", tenant_id=self.tenant_id, client_id=self.client_id) from None
         if "access_token" not in result:
@@ -298,13 +304,11 @@ class EntraClient:
         """Every user member of a group (direct, or transitive through nested groups); users only, every page."""
         relation = "transitiveMembers" if transitive else "members"
         fields = ["id", "displayName", "accountEnabled"]  # the sync always needs these, whatever the mapping selects
-        for field in ([select] if isinstance(select, str) else select or []):
+        for field in ([select] if isinstance(select, str) else select or DEFAULT_MEMBER_FIELDS):
             for name in str(field).split(","):
                 if name.strip() and name.strip() not in fields:
                     fields.append(name.strip())
-        params = {"$top": "999"}
-        if select:
-            params["$select"] = ",".join(fields)
+        params = {"$top": "999", "$select": ",".join(fields)}
         what = "reading the {} members of Entra group {}".format("transitive" if transitive else "direct", group_id)
         path = "groups/{}/{}/microsoft.graph.user".format(quote(group_id, safe=""), relation)
         first = self.request("GET", path, params=params, expected=(200, 404), what=what, permission=PERMISSION_GROUP_MEMBERS)
@@ -340,7 +344,7 @@ class EntraClient:
         """A new client secret: {"keyId", "secretText", "hint", "startDateTime", "endDateTime", ...}."""
         if isinstance(end_datetime, datetime.datetime):
             if end_datetime.tzinfo is None:
-                end_datetime = end_datetime.replace(tzinfo=datetime.UTC)
+                end_datetime = end_datetime.replace(tzinfo=datetime.timezone.utc)  # noqa: UP017 (managed hosts may run Python < 3.11)
             end_datetime = end_datetime.isoformat().replace("+00:00", "Z")
         body = {"passwordCredential": {"displayName": display_name, "endDateTime": end_datetime}}
         what = f"adding a client secret to Entra app registration {app_object_id}"

@@ -76,7 +76,7 @@ def _reason(exc):
                     r"Connection (?:reset|aborted|refused)[^'\")]*", r"Read timed out[^'\")]*", r"timed out"):
         match = re.search(pattern, text)
         if match:
-            return match.group(0).strip().rstrip(".")
+            return re.sub(r"\s*\(_ssl\.c:\d+\)?$", "", match.group(0).strip()).rstrip(".")
     return text[:300]
 
 
@@ -209,7 +209,7 @@ class HttpClient:
         code, message, pointer = service_error(response)
         text = "{} answered {}{} while {}".format(self.service, response.status_code, " " + code if code else "", what)
         if message:
-            text += f": {message}"
+            text += ": " + str(message).strip().rstrip(".")
         if pointer:
             text += f" (at {pointer})"
         if attempts > 1:

@@ -102,3 +102,69 @@ def test_stub_serves_scripted_answers_over_tls(stub):
     assert (first.status_code, first.json(), first.headers["X-Test"]) == (201, {"a": 1}, "1")
     assert second.json() == {"ok": True}
     assert [r["path"] for r in stub.seen] == ["/x", "/y"]
+
+
+class SandboxProcess:
+    """tests/sandbox/serve.py in a subprocess, for client tests: one process per test module,
+    state replaced per test with PUT /state (fast), faults and the request log via the control API."""
+
+    def __init__(self, scenario, workdir):
+        import pathlib
+        import subprocess
+        import sys
+        import time
+
+        import yaml
+
+        root = pathlib.Path(__file__).resolve().parents[4]
+        scenario_path = pathlib.Path(workdir) / "scenario.json"
+        scenario_path.write_text(json.dumps(scenario))
+        self.vars_path = pathlib.Path(workdir) / "vars.yml"
+        self.process = subprocess.Popen([sys.executable, str(root / "tests" / "sandbox" / "serve.py"), "--scenario", str(scenario_path),
+                                         "--vars-out", str(self.vars_path)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        while not self.vars_path.exists():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.close()
+                raise RuntimeError("the sandbox did not start: " + (self.process.stderr.read() or b"").decode()[-2000:])
+            time.sleep(0.05)
+        self.vars = yaml.safe_load(self.vars_path.read_text())
+        self.ca_path = self.vars["ca_path"]
+        self.control = requests.Session()
+        self.control.trust_env = False
+
+    def _call(self, method, path, body=None):
+        response = self.control.request(method, self.vars["sandbox_url"] + path, json=body, verify=self.ca_path, timeout=30)
+        assert response.status_code < 300, response.text
+        return response.json() if response.content else None
+
+    def state(self):
+        return self._call("GET", "/state")
+
+    def put_state(self, scenario):
+        self._call("PUT", "/state", scenario)
+        self._call("DELETE", "/requests")
+        self._call("PUT", "/faults", [])
+
+    def requests(self):
+        return self._call("GET", "/requests")
+
+    def clear_requests(self):
+        self._call("DELETE", "/requests")
+
+    def faults(self, faults):
+        self._call("PUT", "/faults", faults)
+
+    def patch_entra(self, body):
+        self._call("PATCH", "/entra", body)
+
+    def patch_coconut(self, body):
+        self._call("PATCH", "/coconut", body)
+
+    def close(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except Exception:  # noqa: BLE001 - last resort for a stuck child we started
+                self.process.kill()
