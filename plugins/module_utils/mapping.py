@@ -10,6 +10,7 @@ Pure: no I/O.
 
 from __future__ import annotations
 
+import re
 import traceback
 
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
@@ -192,7 +193,7 @@ class Mapping:
             raise CoconutEntraError(f"coconut_staff_mapping.{field} is empty; give an expression over `user` "
                                     f"(for example {DEFAULT_MAPPING.get(field, 'user.employeeId')}), or null to not map it", field=field)
         if any(mark in source for mark in ("{{", "{%", "{#")):
-            bare = source.strip().removeprefix("{{").removesuffix("}}").strip()
+            bare = re.sub(r"^\{\{-?|-?\}\}$", "", source.strip()).strip()
             raise CoconutEntraError(f"coconut_staff_mapping.{field} is written as a template ({source!r}): drop the {{{{ }}}} braces and write "
                                     f"the bare expression ({bare}); Ansible would otherwise template it before the module sees it", field=field)
 
