@@ -130,10 +130,10 @@ def apply_plan(client, plan, *, send_invite=False, concurrency=4):
         attrs["integration"] = {"source": SOURCE, "object_id": item["object_id"]}
         creates.append((item, attrs))
     conflicts = []
-    for chunk, results in _run_chunks(_chunks(creates, BULK_LIMIT), lambda c: client.bulk_create([a for _, a in c], send_invite=send_invite),
+    for chunk, results in _run_chunks(_chunks(creates, BULK_LIMIT), lambda c: client.bulk_create([attrs for _item, attrs in c], send_invite=send_invite),
                                       concurrency):
         if isinstance(results, CoconutEntraError):
-            chunk_failed([item for item, _ in chunk], results, "create")
+            chunk_failed([item for item, _attrs in chunk], results, "create")
             continue
         for (item, attrs), result in zip(chunk, results):  # noqa: B905 - one result per input by construction; strict= needs Python 3.10
             error = result.get("error")
@@ -156,7 +156,7 @@ def apply_plan(client, plan, *, send_invite=False, concurrency=4):
             pairs.append((item, _substitute(after, group_ids)))
         for chunk, results in _run_chunks(_chunks(pairs, BULK_LIMIT), lambda c: client.bulk_update([(i["id"], a) for i, a in c]), concurrency):
             if isinstance(results, CoconutEntraError):
-                chunk_failed([item for item, _ in chunk], results, action)
+                chunk_failed([item for item, _attrs in chunk], results, action)
                 continue
             for (item, attrs), result in zip(chunk, results):  # noqa: B905 - one result per input by construction; strict= needs Python 3.10
                 if result.get("staff") is None:

@@ -1,5 +1,6 @@
 # Copyright: (c) 2026, coconut.entra contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# pylint: disable=unused-import  # astroid models any module named "http" as the stdlib one, adding its imports
 """HttpClient: the one way this collection sends HTTP (Entra login, Graph, Coconut).
 
 - TLS: a `requests.Session` with `trust_env = False` and `verify` passed on every request,
@@ -19,6 +20,7 @@
 from __future__ import annotations
 
 import email.utils
+import math
 import random
 import re
 import threading
@@ -99,7 +101,7 @@ def _retry_after(value, cap):
         if when is None:
             return None
         seconds = when.timestamp() - time.time()
-    if seconds != seconds:  # NaN
+    if math.isnan(seconds):
         return None
     return min(max(seconds, 0.0), cap)
 
