@@ -795,7 +795,7 @@ class GraphRequest:
             user = sb.users_by_id.get(member_id)
             if user is not None:
                 return self.user_view(user, fields, not cast)
-            return self.group_view(sb.groups_by_id[member_id], [f for f in fields if f in GROUP_DEFAULT_PROPERTIES])
+            return self.group_view(sb.groups_by_id[member_id], [f for f in fields if f in GROUP_DEFAULT_PROPERTIES], True)
         return self.page(ids, render, "users" if cast else "directoryObjects")
 
     # -- delta -------------------------------------------------------------------------------
@@ -1544,8 +1544,7 @@ def main(argv=None):
           f"coconut {sandbox.urls['coconut']}", file=sys.stderr, flush=True)
     while not stop.wait(0.5):
         pass
-    for listener in listeners:
-        listener.shutdown()
+    for listener in listeners:  # serving threads are daemons: closing the sockets is enough
         listener.server_close()
     return 0
 
