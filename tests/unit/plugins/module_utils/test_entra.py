@@ -335,3 +335,23 @@ def test_no_secret_in_any_error(sandbox):
 
 def test_scenario_helper_is_not_shared_state():
     assert scenario() == copy.deepcopy(scenario())
+
+
+def test_an_unreachable_login_host_is_named_with_the_fix(sandbox):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(CoconutEntraError) as caught:
+        entra(sandbox, authority_host=f"https://127.0.0.1:{port}", max_attempts=2).token()
+    assert caught.value.msg.startswith(f"cannot reach Entra login at https://127.0.0.1:{port} while signing in to Entra")
+    assert caught.value.msg.endswith("check the URL / network")
+    assert_secret_free(caught.value)
+
+
+def test_a_graph_query_error_carries_graphs_code_and_message(sandbox):
+    with pytest.raises(CoconutEntraError) as caught:
+        list(entra(sandbox).paginate("users", {"$top": "5000"}, permission="User.Read.All", what="listing users"))
+    assert caught.value.msg.startswith("Microsoft Graph answered 400 Request_UnsupportedQuery while listing users: Invalid page size")
+    assert caught.value.details["code"] == "Request_UnsupportedQuery"
