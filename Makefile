@@ -1,0 +1,87 @@
+# The front door: `make demo` and `make test` set up everything they need on a fresh machine
+# with Python 3.11 (see README.md). Every target runs from the repository root.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+BIN := $(abspath $(VENV))/bin
+STAMP := $(VENV)/.installed
+# The tools the recipes call (ansible-playbook, ansible-test, ...) come from the venv.
+export PATH := $(BIN):$(PATH)
+
+# ansible-test wants the collection under ansible_collections/<namespace>/<name>, as collection CI lays it out.
+SANITY_ROOT := build/ansible_collections/coconut/entra
+PYTEST_WORKERS ?= 2
+
+.PHONY: help venv lint sanity unit integration test demo bench changelog-lint build clean distclean
+
+help:
+	@echo "make demo         start the sandbox, preview and apply a sync of a demo bank branch, show the outcome"
+	@echo "make test         everything: lint, ansible-test sanity, unit, sandbox and integration tests"
+	@echo "make venv         create or refresh .venv (only when requirements*.txt change)"
+	@echo "make lint         ruff and ansible-lint"
+	@echo "make sanity       ansible-test sanity on a copy of the tree under $(SANITY_ROOT)"
+	@echo "make unit         unit and sandbox tests"
+	@echo "make integration  playbook tests against the sandbox"
+	@echo "make bench        benchmarks"
+	@echo "make build        build the collection tarball into build/"
+	@echo "make clean        remove build output and caches (keeps .venv); distclean removes .venv too"
+
+venv: $(STAMP)
+
+# Re-installs only when a requirements file is newer than the stamp.
+$(STAMP): requirements.txt requirements-test.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.11 is needed (python3.11 or python3 on PATH)"; exit 1; }
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
+	@touch $@
+
+lint: venv
+	ruff check .
+	ansible-lint
+
+changelog-lint: venv
+	antsibull-changelog lint
+
+# Offline: a stand-in replaces the get-pip.py ansible-test would download (tests/sanity/get_pip_standin.py).
+sanity: venv
+	rm -rf $(SANITY_ROOT)
+	mkdir -p $(SANITY_ROOT)
+	git ls-files -z --cached --others --exclude-standard \
+	  | grep -zv '^\.collections/' \
+	  | tar --null --files-from=- --ignore-failed-read -cf - \
+	  | tar -xf - -C $(SANITY_ROOT)
+	# ansible-test lists files through git; without a repository of its own the copy would
+	# inherit this one, where build/ is ignored, and every target would be skipped.
+	git -C $(SANITY_ROOT) init --quiet && git -C $(SANITY_ROOT) add --all
+	python tests/sanity/get_pip_standin.py --install
+	cd $(SANITY_ROOT) && ansible-test sanity --python 3.11 --color no $(SANITY_ARGS)
+
+unit: venv
+	python -m pytest -n $(PYTEST_WORKERS) tests/unit tests/sandbox
+
+integration: venv
+	python -m pytest -n $(PYTEST_WORKERS) tests/integration
+
+# pytest exits 5 when it collects no tests; make treats that as the failure it is.
+test: venv lint changelog-lint sanity
+	python -m pytest -n $(PYTEST_WORKERS) tests
+
+demo: venv
+	python tests/demo.py
+
+bench: venv
+	python tests/bench/run.py
+
+build: venv
+	ansible-galaxy collection build --force --output-path build .
+
+clean:
+	rm -rf build tests/output .pytest_cache .ruff_cache .hypothesis artifacts coconut-entra-*.tar.gz
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)
