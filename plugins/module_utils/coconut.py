@@ -31,6 +31,10 @@ def flatten(resource):
         return None
     record = {"id": None if resource.get("id") is None else str(resource["id"])}
     record.update(resource.get("attributes") or {})
+    # Ids are strings in JSON:API; a staff member's user_group_id may come back as a number. One type
+    # everywhere, or the planner would see 1 != "1" and rewrite every staff member on every run.
+    if record.get("user_group_id") is not None:
+        record["user_group_id"] = str(record["user_group_id"])
     return record
 
 

@@ -1,0 +1,104 @@
+# Copyright: (c) 2026, coconut.entra contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Turn a plan into what a person reads: a list of changes, and Ansible's --diff output."""
+
+from __future__ import annotations
+
+import json
+
+ACTIONS = ("create", "update", "archive")
+
+
+def _label(display_name, email, staff_id=None):
+    who = display_name or "(no name)"
+    if email:
+        who = "%s <%s>" % (who, email)
+    if staff_id is not None:
+        who = "%s, staff %s" % (who, staff_id)
+    return who
+
+
+def _value(value):
+    """One line per value: strings as they are, anything else as compact JSON."""
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False) if value != value.strip() or value == "" else value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _block(fields):
+    return "".join("%s: %s\n" % (name, _value(fields[name])) for name in sorted(fields))
+
+
+def plan_changes(plan, staff_by_id=None):
+    """The plan's writes as a flat list, each identifiable by name and email."""
+    staff_by_id = staff_by_id or {}
+    changes = []
+    for item in plan.get("create", []):
+        fields = item["fields"]
+        changes.append({
+            "action": "create",
+            "id": None,
+            "object_id": item["object_id"],
+            "display_name": item.get("display_name"),
+            "email": fields.get("email"),
+            "before": {},
+            "after": dict(fields),
+        })
+    for item in plan.get("update", []):
+        staff = staff_by_id.get(item["id"], {})
+        action = "restore" if item.get("restore") else "update"
+        changes.append({
+            "action": action,
+            "id": item["id"],
+            "object_id": item.get("object_id"),
+            "display_name": item.get("display_name"),
+            "email": item["after"].get("email", staff.get("email")),
+            "rule": item.get("rule"),
+            "adopt": bool(item.get("adopt")),
+            "before": dict(item["before"]),
+            "after": dict(item["after"]),
+        })
+    for item in plan.get("archive", []):
+        staff = staff_by_id.get(item["id"], {})
+        changes.append({
+            "action": "archive",
+            "id": item["id"],
+            "object_id": item.get("object_id"),
+            "display_name": item.get("display_name") or _staff_name(staff),
+            "email": staff.get("email"),
+            "reason": item.get("reason"),
+            "before": dict(item.get("before", {"status": "active"})),
+            "after": dict(item.get("after", {"status": "archived"})),
+        })
+    return changes
+
+
+def _staff_name(staff):
+    name = " ".join(part for part in (staff.get("first_name"), staff.get("last_name")) if part)
+    return name or None
+
+
+def summary_line(counts):
+    parts = ["%d %s" % (counts.get(key, 0), key) for key in ("create", "update", "restore", "archive")]
+    extra = ["%d %s" % (counts.get(key, 0), label) for key, label in (
+        ("conflict", "conflicts"), ("possible_duplicate", "possible duplicates"), ("skipped", "skipped"))
+        if counts.get(key)]
+    return "coconut.entra plan: " + ", ".join(parts + extra) + "; %d unchanged" % counts.get("unchanged", 0)
+
+
+def render_diff(changes, counts, max_entries=50):
+    """Ansible's diff list: a summary, then one entry per staff member with only the changing fields."""
+    diffs = [{"prepared": summary_line(counts) + "\n"}]
+    for change in changes[:max_entries]:
+        header = "%s %s" % (change["action"], _label(change["display_name"], change["email"], change["id"]))
+        diffs.append({
+            "before_header": header,
+            "after_header": header,
+            "before": _block(change["before"]),
+            "after": _block(change["after"]),
+        })
+    hidden = len(changes) - max_entries
+    if hidden > 0:
+        diffs.append({"prepared": "... and %d more changes not shown (coconut_diff_max_entries: %d; the report lists them all)\n"
+                      % (hidden, max_entries)})
+    return diffs

@@ -1,0 +1,225 @@
+# Copyright: (c) 2026, coconut.entra contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The whole reconcile: read Entra and Coconut, map, plan, and (unless checking) apply.
+
+Fetching lives in entra.py / coconut.py, deciding in mapping.py / reconcile.py, writing in
+apply.py; this file only puts them in order and validates the options first, so bad input
+fails before anything is read or written.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+
+from ansible_collections.coconut.entra.plugins.module_utils.diff import plan_changes, render_diff
+from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
+
+ROLE_CODES = {5: "Contact Centre", 10: "Staff", 13: "Staff Plus", 15: "Staff Advanced", 20: "Manager", 30: "Admin"}
+GROUP_KEYS = ("group", "user_group", "role", "locations")
+_THRESHOLD = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
+
+
+def parse_groups(groups):
+    """Normalise `entra_groups` items (a string, or a dict with `group` and optional extras)."""
+    if not groups:
+        raise CoconutEntraError("entra_groups is empty: name at least one Entra group (its object id or exact display name)")
+    parsed = []
+    for index, item in enumerate(groups):
+        where = "entra_groups[%d]" % index
+        if isinstance(item, str):
+            item = {"group": item}
+        if not isinstance(item, dict):
+            raise CoconutEntraError("%s must be a group id or name, or a dict with 'group'; got %s" % (where, type(item).__name__))
+        unknown = sorted(set(item) - set(GROUP_KEYS))
+        if unknown:
+            raise CoconutEntraError("%s has unknown key(s) %s; allowed: %s" % (where, ", ".join(unknown), ", ".join(GROUP_KEYS)))
+        ref = item.get("group")
+        if not isinstance(ref, str) or not ref.strip():
+            raise CoconutEntraError("%s needs 'group': an Entra group object id or exact display name" % where)
+        role = item.get("role")
+        if role is not None:
+            try:
+                role = int(role)
+            except (TypeError, ValueError):
+                role = None
+            if role not in ROLE_CODES:
+                raise CoconutEntraError("%s role %r is not a Coconut role code; use one of %s" % (
+                    where, item.get("role"), ", ".join("%d (%s)" % kv for kv in sorted(ROLE_CODES.items()))))
+        locations = item.get("locations")
+        if locations is not None:
+            if isinstance(locations, str):
+                locations = [locations]
+            if not isinstance(locations, list) or not all(isinstance(loc, str) and loc for loc in locations):
+                raise CoconutEntraError("%s locations must be a list of Coconut location external ids" % where)
+        user_group = item.get("user_group")
+        if user_group is not None and (not isinstance(user_group, str) or not user_group.strip()):
+            raise CoconutEntraError("%s user_group must be the name of a Coconut staff group" % where)
+        parsed.append({"ref": ref.strip(), "role": role, "locations": locations, "user_group": user_group, "where": where})
+    return parsed
+
+
+def check_threshold(value):
+    """Accept a count (int or digit string) or a percentage string such as "10%"."""
+    if isinstance(value, bool):
+        raise CoconutEntraError("coconut_archive_threshold must be a count or a percentage such as \"10%%\"; got %r" % value)
+    if isinstance(value, int) and value >= 0:
+        return value
+    if isinstance(value, str):
+        if value.strip().isdigit():
+            return int(value)
+        if _THRESHOLD.match(value):
+            return value.strip()
+    raise CoconutEntraError("coconut_archive_threshold must be a count or a percentage such as \"10%%\"; got %r" % (value,))
+
+
+class Sync:
+    """One reconcile of one Coconut site. `entra` and `coconut` are the clients; `options` the module params."""
+
+    def __init__(self, entra, coconut, options, check_mode=False, warn=None):
+        self.entra = entra
+        self.coconut = coconut
+        self.options = options
+        self.check_mode = check_mode
+        self.warn = warn or (lambda msg: None)
+
+    def validate(self):
+        """Everything that can be checked without the network; raises before anything is read."""
+        from ansible_collections.coconut.entra.plugins.module_utils.mapping import Mapping
+
+        opts = self.options
+        self.groups = parse_groups(opts["groups"])
+        self.mapping = Mapping(opts.get("mapping") or {})
+        self.threshold = check_threshold(opts.get("archive_threshold", "10%"))
+        match = opts.get("match") or ["object_id", "name_and_email", "display_name"]
+        allowed = ("object_id", "name_and_email", "display_name")
+        bad = [rule for rule in match if rule not in allowed]
+        if bad or len(set(match)) != len(match):
+            raise CoconutEntraError("coconut_match must list rules from %s, each once; got %s" % (", ".join(allowed), match))
+        self.match = tuple(match)
+
+    def read(self):
+        """Read Entra and Coconut; the Coconut read runs beside the Graph reads."""
+        coconut_result = {}
+
+        def read_coconut():
+            try:
+                coconut_result["staff"] = self.coconut.list_staff()
+                if any(g["user_group"] for g in self.groups):
+                    coconut_result["user_groups"] = self.coconut.list_user_groups()
+                if any(g["locations"] for g in self.groups):
+                    coconut_result["locations"] = self.coconut.list_locations()
+            except Exception as exc:  # noqa: BLE001 - re-raised in the main thread below
+                coconut_result["error"] = exc
+
+        # The token first: a wrong secret should fail with its AADSTS code before anything else.
+        self.entra.token()
+        worker = threading.Thread(target=read_coconut, name="coconut-read", daemon=True)
+        worker.start()
+        try:
+            self.resolved = self.entra.resolve_groups([g["ref"] for g in self.groups])
+            transitive = self.options.get("membership", "direct") == "transitive"
+            select = self.mapping.graph_select
+            self.members = [self.entra.group_members(group["id"], transitive=transitive, select=select) for group in self.resolved]
+        finally:
+            worker.join()
+        if "error" in coconut_result:
+            raise coconut_result["error"]
+        self.staff = coconut_result["staff"]
+        self.user_groups = coconut_result.get("user_groups", [])
+        self.locations = coconut_result.get("locations", [])
+
+    def _extras_by_user(self):
+        """Per user: role, locations and user group from the first selected group the user is in."""
+        group_ids = {}
+        for ug in self.user_groups:
+            group_ids.setdefault(ug.get("name"), ug["id"])
+        known_locations = {loc.get("external_id") for loc in self.locations}
+        for group in self.groups:
+            missing = [loc for loc in group["locations"] or [] if loc not in known_locations]
+            if missing:
+                raise CoconutEntraError("%s names Coconut location(s) %s that do not exist; known external ids: %s" % (
+                    group["where"], ", ".join(missing), ", ".join(sorted(str(k) for k in known_locations if k)) or "none"))
+        enabled = {}
+        extras = {}
+        for group, members in zip(self.groups, self.members, strict=True):
+            values = {}
+            if group["role"] is not None:
+                values["role"] = group["role"]
+            if group["locations"] is not None:
+                values["locations"] = list(group["locations"])
+            if group["user_group"]:
+                values["user_group_id"] = group_ids.get(group["user_group"], "new:" + group["user_group"])
+            for user in members:
+                if user.get("id") in enabled or user.get("accountEnabled") is not True:
+                    continue
+                enabled[user["id"]] = user
+                extras[user["id"]] = values
+        return list(enabled.values()), extras
+
+    def plan(self):
+        from ansible_collections.coconut.entra.plugins.module_utils.mapping import map_users
+        from ansible_collections.coconut.entra.plugins.module_utils.reconcile import plan as make_plan
+
+        users, extras = self._extras_by_user()
+        self.scope_size = len(users)
+        desired, invalid = map_users(self.mapping, users, invalid_users=self.options.get("invalid_users", "fail"),
+                                     extras_for=lambda user: extras[user["id"]])
+        for item in invalid:
+            self.warn("skipped Entra user %s (%s): %s" % (
+                item.get("display_name"), item.get("object_id"),
+                "; ".join("%s: %s" % (e["field"], e["message"]) for e in item.get("errors", []))))
+        self.result_plan = make_plan(
+            desired, self.staff,
+            match=self.match,
+            possible_duplicates=self.options.get("possible_duplicates", "report"),
+            archive_threshold=self.threshold,
+            force_archive=bool(self.options.get("force_archive")),
+            skipped=invalid,
+            archive_unsynced_duplicates=bool(self.options.get("archive_unsynced_duplicates")),
+        )
+        return self.result_plan
+
+    def run(self):
+        from ansible_collections.coconut.entra.plugins.module_utils.reconcile import plan_is_empty
+
+        self.validate()
+        self.read()
+        plan = self.plan()
+        staff_by_id = {s["id"]: s for s in self.staff}
+        changes = plan_changes(plan, staff_by_id)
+        counts = dict(plan["counts"])
+        for item in plan["conflicts"]:
+            self.warn("conflict: Entra user %s <%s> matches several Coconut staff by %s (staff %s); nothing was written for them" % (
+                item.get("display_name"), item.get("email"), item.get("rule"), ", ".join(str(c) for c in item.get("candidates", []))))
+        for item in plan["possible_duplicates"]:
+            verb = "created anyway" if item.get("created") else "not created"
+            self.warn("possible duplicate: Entra user %s <%s> matches no staff, but unsynced staff %s share the %s; %s "
+                      "(coconut_possible_duplicates: %s)" % (
+                          item.get("display_name"), item.get("email"), ", ".join(str(c) for c in item.get("candidates", [])),
+                          item.get("reason"), verb, self.options.get("possible_duplicates", "report")))
+        empty = plan_is_empty(plan)
+        result = {
+            "changed": not empty,
+            "counts": counts,
+            "changes": changes,
+            "conflicts": plan["conflicts"],
+            "possible_duplicates": plan["possible_duplicates"],
+            "skipped_users": plan.get("skipped", []),
+            "groups": [{"id": g["id"], "displayName": g.get("displayName")} for g in self.resolved],
+            "scope": self.scope_size,
+            "diff": render_diff(changes, counts, self.options.get("diff_max_entries") or 50),
+            "plan": plan,
+        }
+        if self.options.get("fail_on_conflicts") and (plan["conflicts"] or plan["possible_duplicates"]):
+            raise CoconutEntraError("%d conflict(s) and %d possible duplicate(s) need a decision (coconut_fail_on_conflicts is true); "
+                                    "nothing was written" % (len(plan["conflicts"]), len(plan["possible_duplicates"])), result=result)
+        if self.check_mode and self.options.get("fail_on_drift") and not empty:
+            raise CoconutEntraError("drift: Coconut differs from Entra (%s); run sync.yml without --check to apply"
+                                    % ", ".join("%d %s" % (counts.get(k, 0), k) for k in ("create", "update", "restore", "archive")
+                                                if counts.get(k)), result=result)
+        if not self.check_mode and not empty:
+            from ansible_collections.coconut.entra.plugins.module_utils.apply import apply_plan
+
+            result["applied"] = apply_plan(self.coconut, plan, send_invite=bool(self.options.get("send_invite")))
+        return result

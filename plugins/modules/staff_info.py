@@ -1,0 +1,94 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, coconut.entra contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: staff_info
+short_description: List Coconut staff with their synced mark, and the duplicate sets
+version_added: 0.1.0
+description:
+  - Returns every Coconut staff member (all pages) with C(synced), the Users tab's green check (added through the Entra
+    ID integration) or grey dash, and the stored Entra object id.
+  - Also returns the duplicate sets already in Coconut - staff sharing an email, or a normalised first and last name -
+    each saying which members are synced.
+author:
+  - coconut.entra contributors
+extends_documentation_fragment:
+  - coconut.entra.coconut
+  - coconut.entra.attributes
+  - coconut.entra.attributes.info_module
+options:
+  status:
+    description: Only staff with this status. All staff when not given.
+    type: str
+    choices: [active, archived]
+"""
+
+EXAMPLES = r"""
+- name: Read the Users tab
+  coconut.entra.staff_info:
+    coconut_url: https://mapleridge.coconutcalendar.com
+    coconut_api_token: "{{ coconut_api_token }}"
+  register: users_tab
+
+- name: Who is not synced
+  ansible.builtin.debug:
+    msg: "{{ users_tab.staff | rejectattr('synced') | map(attribute='email') | list }}"
+"""
+
+RETURN = r"""
+staff:
+  description: Every staff member.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{id: "101", first_name: Ada, last_name: Lovelace, email: ada@contoso.example, status: active, synced: true,
+            object_id: 1b2c0c1a-0000-4000-8000-000000000001, job_title: Teller, role: 10, locations: [MAIN], user_group_id: null}]
+duplicate_sets:
+  description: Staff sharing an email or a normalised first and last name.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{key: email, value: ada@contoso.example, members: ["101", "140"], synced: ["101"]}]
+counts:
+  description: Staff per kind.
+  returned: always
+  type: dict
+  sample: {total: 40, synced: 31, unsynced: 9, active: 38, archived: 2, duplicate_sets: 1}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.coconut.entra.plugins.module_utils.common import coconut_argument_spec, coconut_client_from_params
+from ansible_collections.coconut.entra.plugins.module_utils.runner import run_guarded
+from ansible_collections.coconut.entra.plugins.module_utils.staff_view import duplicate_sets, staff_row
+
+
+def main():
+    argument_spec = dict(status=dict(type="str", choices=["active", "archived"]))
+    argument_spec.update(coconut_argument_spec())
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+
+    def read():
+        staff = coconut_client_from_params(module).list_staff()
+        if module.params["status"]:
+            staff = [s for s in staff if s.get("status") == module.params["status"]]
+        rows = [staff_row(s) for s in staff]
+        sets = duplicate_sets(staff)
+        counts = {
+            "total": len(rows),
+            "synced": sum(1 for r in rows if r["synced"]),
+            "unsynced": sum(1 for r in rows if not r["synced"]),
+            "active": sum(1 for r in rows if r["status"] == "active"),
+            "archived": sum(1 for r in rows if r["status"] == "archived"),
+            "duplicate_sets": len(sets),
+        }
+        return {"changed": False, "staff": rows, "duplicate_sets": sets, "counts": counts}
+
+    module.exit_json(**run_guarded(module, read, libraries=("requests", "jinja2")))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,251 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, coconut.entra contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: staff_sync
+short_description: Make a Coconut site's staff equal to the members of Entra ID groups
+version_added: 0.1.0
+description:
+  - Reads the members of the selected Microsoft Entra ID groups, maps each enabled user to Coconut staff fields with
+    Jinja2 expressions, matches them to existing Coconut staff, and creates, updates, archives or restores staff so that
+    Coconut equals the declaration.
+  - The whole reconcile runs inside this one module process, so a 100,000-member group never passes through Ansible
+    templating.
+  - Matching, in order, first hit wins (comparisons trim, case-fold and Unicode-normalise) - 1. staff whose stored Entra
+    object id is the user's id; 2. unsynced staff with equal first name, last name and email; 3. unsynced staff whose
+    "first last" equals the user's display name. Several candidates at one step are a conflict, reported and not written.
+  - A user that matches nobody while an unsynced staff member shares the email or the name is a possible duplicate,
+    reported and not created unless O(possible_duplicates=create).
+  - Synced staff whose user left every selected group, was disabled or deleted are archived, never deleted. Unsynced
+    staff are never changed unless a match adopts them.
+  - Check mode reads everything, writes nothing, and returns exactly the changes the real run would make; with
+    C(--diff) it shows, per staff member, only the fields that change.
+author:
+  - coconut.entra contributors
+extends_documentation_fragment:
+  - coconut.entra.entra
+  - coconut.entra.coconut
+  - coconut.entra.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+options:
+  groups:
+    description:
+      - The Entra groups whose members are the desired staff. Each item is a group object id or exact display name, or a
+        dictionary with C(group) and optional C(user_group) (a Coconut staff group name, created if missing), C(role)
+        (a Coconut role code) and C(locations) (Coconut location external ids).
+      - A user in several groups takes the values of the first group in this list.
+      - A name that matches no group or several groups fails the run before any write.
+    type: list
+    elements: raw
+    required: true
+  membership:
+    description:
+      - C(direct) takes only direct members (a nested group syncs only if it is selected itself), like Coconut's own
+        integration. C(transitive) follows nested groups.
+    type: str
+    choices: [direct, transitive]
+    default: direct
+  mapping:
+    description:
+      - Staff field to Jinja2 expression over C(user) (the Entra user, Graph attribute names), merged over the defaults
+        C(first_name=user.givenName), C(last_name=user.surname), C(email=user.mail or user.userPrincipalName),
+        C(job_title=user.jobTitle).
+      - Expressions, not C({{ }}) templates. A constant is a quoted literal such as C("'en'"). A null value unmaps an
+        optional field. Fields that are not mapped are never written.
+      - Allowed fields are C(first_name), C(last_name), C(email), C(username), C(external_id), C(job_title), C(language).
+    type: dict
+    default: {}
+  match:
+    description: The match rules, in order.
+    type: list
+    elements: str
+    choices: [object_id, name_and_email, display_name]
+    default: [object_id, name_and_email, display_name]
+  possible_duplicates:
+    description: C(report) lists possible duplicates and does not create them; C(create) creates them anyway.
+    type: str
+    choices: [report, create]
+    default: report
+  archive_threshold:
+    description:
+      - The most staff one run may archive, as a count or a percentage of synced active staff (C("10%")). More fails the
+        run before any write, in check mode too, unless O(force_archive=true).
+    type: raw
+    default: "10%"
+  force_archive:
+    description: Archive past O(archive_threshold), or when the selected groups have no enabled users.
+    type: bool
+    default: false
+  send_invite:
+    description: Send Coconut account invites to created staff.
+    type: bool
+    default: false
+  invalid_users:
+    description:
+      - What to do with users whose mapping errors or lacks a required field. C(fail) fails the run before any write,
+        naming each user and field. C(skip) leaves them as they are and warns.
+    type: str
+    choices: [fail, skip]
+    default: fail
+  archive_unsynced_duplicates:
+    description: Also archive unsynced staff that duplicate a synced staff member (same email or name). Never deletes.
+    type: bool
+    default: false
+  fail_on_drift:
+    description: In check mode, fail when the plan is not empty, so CI can tell "no changes" from "changes pending".
+    type: bool
+    default: false
+  fail_on_conflicts:
+    description: Fail, before any write, when there are conflicts or possible duplicates.
+    type: bool
+    default: false
+  diff_max_entries:
+    description: How many staff members the diff shows before it summarises the rest.
+    type: int
+    default: 50
+  report:
+    description:
+      - Write a self-contained HTML report of the run to this path on the managed host, the same data as JSON beside it
+        (the path with a C(.json) suffix) and a Markdown summary (C(.md) suffix).
+    type: path
+"""
+
+EXAMPLES = r"""
+- name: Preview, then apply, the staff of the Main Street branch
+  coconut.entra.staff_sync:
+    entra_tenant_id: "{{ entra_tenant_id }}"
+    entra_client_id: "{{ entra_client_id }}"
+    entra_client_secret: "{{ entra_client_secret }}"
+    coconut_url: https://mapleridge.coconutcalendar.com
+    coconut_api_token: "{{ coconut_api_token }}"
+    groups:
+      - group: Coconut - Tellers
+        user_group: Tellers
+        role: 10
+        locations: [MAIN]
+      - Coconut - Advisors
+    mapping:
+      language: "'en'"
+      external_id: user.employeeId
+
+- name: Connection options set once for every coconut.entra module
+  module_defaults:
+    group/coconut.entra.all:
+      entra_tenant_id: "{{ entra_tenant_id }}"
+      entra_client_id: "{{ entra_client_id }}"
+      entra_client_secret: "{{ entra_client_secret }}"
+      coconut_url: "{{ coconut_url }}"
+      coconut_api_token: "{{ coconut_api_token }}"
+  block:
+    - name: Sync
+      coconut.entra.staff_sync:
+        groups: [5e6f0c1a-0000-4000-8000-000000000001]
+        membership: transitive
+"""
+
+RETURN = r"""
+counts:
+  description: Number of staff per action, and of conflicts, possible duplicates and skipped users.
+  returned: always
+  type: dict
+  sample: {create: 2, update: 3, restore: 0, archive: 1, adopt: 2, unchanged: 30, conflict: 0, possible_duplicate: 1, skipped: 0}
+changes:
+  description: Every write, each with the staff id (null for a create), Entra object id, name, email, and the changing fields before and after.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{action: update, id: "101", object_id: 1b2c, display_name: Ada Lovelace, email: ada@contoso.example,
+            before: {job_title: Teller}, after: {job_title: Senior Teller}}]
+conflicts:
+  description: Entra users that matched several staff members at one rule; nothing is written for them.
+  returned: always
+  type: list
+  elements: dict
+possible_duplicates:
+  description: Entra users that matched nobody while unsynced staff share their email or name.
+  returned: always
+  type: list
+  elements: dict
+skipped_users:
+  description: Users left as they are because their mapping failed (O(invalid_users=skip)).
+  returned: always
+  type: list
+  elements: dict
+groups:
+  description: The resolved Entra groups, in the order given.
+  returned: always
+  type: list
+  elements: dict
+scope:
+  description: Number of enabled users in the selected groups.
+  returned: always
+  type: int
+plan:
+  description: The full plan (see the collection's docs/architecture.md); what check mode predicts and the real run applies.
+  returned: always
+  type: dict
+applied:
+  description: What the real run wrote (staff ids per action).
+  returned: when changes were applied
+  type: dict
+report:
+  description: Paths of the written report files.
+  returned: when O(report) is set
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.coconut.entra.plugins.module_utils.common import (
+    coconut_argument_spec,
+    coconut_client_from_params,
+    entra_argument_spec,
+    entra_client_from_params,
+    entra_credential_rules,
+)
+from ansible_collections.coconut.entra.plugins.module_utils.runner import run_guarded
+from ansible_collections.coconut.entra.plugins.module_utils.sync import Sync
+
+
+def main():
+    argument_spec = dict(
+        groups=dict(type="list", elements="raw", required=True),
+        membership=dict(type="str", choices=["direct", "transitive"], default="direct"),
+        mapping=dict(type="dict", default={}),
+        match=dict(type="list", elements="str", choices=["object_id", "name_and_email", "display_name"],
+                   default=["object_id", "name_and_email", "display_name"]),
+        possible_duplicates=dict(type="str", choices=["report", "create"], default="report"),
+        archive_threshold=dict(type="raw", default="10%"),
+        force_archive=dict(type="bool", default=False),
+        send_invite=dict(type="bool", default=False),
+        invalid_users=dict(type="str", choices=["fail", "skip"], default="fail"),
+        archive_unsynced_duplicates=dict(type="bool", default=False),
+        fail_on_drift=dict(type="bool", default=False),
+        fail_on_conflicts=dict(type="bool", default=False),
+        diff_max_entries=dict(type="int", default=50),
+        report=dict(type="path"),
+    )
+    argument_spec.update(entra_argument_spec())
+    argument_spec.update(coconut_argument_spec())
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **entra_credential_rules())
+
+    def sync():
+        sync = Sync(entra_client_from_params(module), coconut_client_from_params(module), module.params,
+                    check_mode=module.check_mode, warn=module.warn)
+        result = sync.run()
+        if not module._diff:
+            result.pop("diff")
+        return result
+
+    module.exit_json(**run_guarded(module, sync))
+
+
+if __name__ == "__main__":
+    main()

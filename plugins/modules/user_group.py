@@ -1,0 +1,87 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, coconut.entra contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: user_group
+short_description: Make sure a Coconut staff group exists
+version_added: 0.1.0
+description:
+  - Creates a Coconut staff group (user group) by name, or updates its external id.
+  - Coconut has no way to delete a staff group through its API, so there is no C(absent) state.
+author:
+  - coconut.entra contributors
+extends_documentation_fragment:
+  - coconut.entra.coconut
+  - coconut.entra.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+options:
+  name:
+    description: The staff group's name, compared exactly.
+    type: str
+    required: true
+  external_id:
+    description: An external id to store on the group. Left as it is when not given.
+    type: str
+"""
+
+EXAMPLES = r"""
+- name: Tellers have their own staff group
+  coconut.entra.user_group:
+    coconut_url: https://mapleridge.coconutcalendar.com
+    coconut_api_token: "{{ coconut_api_token }}"
+    name: Tellers
+    external_id: tellers
+"""
+
+RETURN = r"""
+user_group:
+  description: The staff group after the task (predicted in check mode; C(id) is null for a group check mode would create).
+  returned: always
+  type: dict
+  sample: {id: "3", name: Tellers, external_id: tellers}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.coconut.entra.plugins.module_utils.common import coconut_argument_spec, coconut_client_from_params
+from ansible_collections.coconut.entra.plugins.module_utils.runner import run_guarded
+
+
+def main():
+    argument_spec = dict(name=dict(type="str", required=True), external_id=dict(type="str"))
+    argument_spec.update(coconut_argument_spec())
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+
+    def ensure():
+        coconut = coconut_client_from_params(module)
+        name, external_id = module.params["name"], module.params["external_id"]
+        existing = next((g for g in coconut.list_user_groups() if g.get("name") == name), None)
+        before = None if existing is None else {"name": existing["name"], "external_id": existing.get("external_id")}
+        if existing is None:
+            after = {"id": None, "name": name, "external_id": external_id}
+            if not module.check_mode:
+                after = coconut.create_user_group(name, external_id=external_id)
+        elif external_id is not None and existing.get("external_id") != external_id:
+            after = dict(existing, external_id=external_id)
+            if not module.check_mode:
+                after = coconut.update_user_group(existing["id"], {"external_id": external_id})
+        else:
+            after = existing
+        desired = {"name": after["name"], "external_id": after.get("external_id")}
+        result = {"changed": before != desired, "user_group": after}
+        if module._diff:
+            result["diff"] = {"before": before or {}, "after": desired}
+        return result
+
+    module.exit_json(**run_guarded(module, ensure, libraries=("requests",)))
+
+
+if __name__ == "__main__":
+    main()
