@@ -33,6 +33,7 @@ except ImportError:
 
 from ansible_collections.coconut.entra.plugins.module_utils.diff import plan_changes
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
+from ansible_collections.coconut.entra.plugins.module_utils.reconcile import apply_to_records
 from ansible_collections.coconut.entra.plugins.module_utils.staff_view import duplicate_sets, full_name, staff_row
 
 FORMAT_VERSION = 1
@@ -78,27 +79,6 @@ def public_options(options):
     if options is None or isinstance(options, (str, int, float, bool)):
         return options
     return str(options)
-
-
-def predict_staff(staff_before, plan):
-    """The staff a real run of `plan` would leave, for the Users tab of a check run.
-
-    Staff the run would create have no Coconut id yet: they get the id `new:<Entra object id>`.
-    """
-    by_id = {record["id"]: dict(record) for record in staff_before}
-    for item in plan.get("update", []):
-        if item["id"] in by_id:
-            by_id[item["id"]].update(item.get("after", {}))
-    for item in plan.get("archive", []):
-        if item["id"] in by_id:
-            by_id[item["id"]].update(item.get("after") or {"status": "archived"})
-    predicted = list(by_id.values())
-    for item in plan.get("create", []):
-        record = {"id": f"new:{item['object_id']}", "status": "active", "locations": []}
-        record.update(item.get("fields", {}))
-        record["integration"] = {"source": "entra_id", "object_id": item["object_id"]}
-        predicted.append(record)
-    return predicted
 
 
 def _why(change):
@@ -207,12 +187,13 @@ def build_report_data(*, site, groups, check_mode, plan, staff_before, staff_aft
     """Everything the report shows, as plain JSON-serialisable data.
 
     `staff_after` is Coconut's staff after a real run; left out (check mode), it is predicted
-    from the plan. `generated_at` is a datetime (naive means UTC), an ISO string, or None for now.
+    from the plan (reconcile.apply_to_records: staff to be created get the ids new-1, new-2, ...).
+    `generated_at` is a datetime (naive means UTC), an ISO string, or None for now.
     Options whose name hints at a credential are dropped (see SECRET_WORDS).
     """
     staff_by_id = {record["id"]: record for record in staff_before}
     if staff_after is None:
-        staff_after = predict_staff(staff_before, plan)
+        staff_after = apply_to_records(staff_before, plan)
     changes = _changes(plan, staff_by_id)
     users, sets, users_counts = _users_tab(staff_after, changes)
     counts = {key: 0 for key, _label in COUNT_LABELS}
@@ -598,7 +579,7 @@ JS = r"""
     cell(tr, u.role);
     pill(cell(tr, ""), u.status || "?", u.status === "archived" ? "s-archived" : "s-active");
     cell(tr, (u.locations || []).join(", "));
-    cell(tr, String(u.id).indexOf("new:") === 0 ? "(new)" : u.id, "mono");
+    cell(tr, /^new-\d+$/.test(String(u.id)) ? "(new)" : u.id, "mono");
     var change = cell(tr, "");
     if (u.change) { pill(change, labels[u.change] || u.change, "a-" + u.change); }
     return tr;

@@ -7,15 +7,9 @@ Pure: staff records in (the shape of docs/architecture.md), plain dicts out.
 
 from __future__ import annotations
 
-from ansible_collections.coconut.entra.plugins.module_utils.reconcile import normalise
+from ansible_collections.coconut.entra.plugins.module_utils.reconcile import is_synced, normalise
 
 ROW_FIELDS = ("id", "first_name", "last_name", "email", "job_title", "role", "status", "locations", "user_group_id")
-
-
-def is_synced(staff):
-    """The Users tab's green check: added (or adopted) through the Entra ID integration."""
-    integration = staff.get("integration")
-    return isinstance(integration, dict) and integration.get("source") == "entra_id"
 
 
 def staff_row(staff):

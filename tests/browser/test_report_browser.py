@@ -70,7 +70,8 @@ def plan_for(records):
     return {
         "create": [{"object_id": obj(900), "display_name": "Barbara Liskov",
                     "fields": {"first_name": "Barbara", "last_name": "Liskov", "email": "barbara@mapleridge-cu.example",
-                               "job_title": "Financial Advisor", "role": 15, "locations": ["WEST"]}}],
+                               "job_title": "Financial Advisor", "role": 15, "locations": ["WEST"],
+                               "integration": {"source": "entra_id", "object_id": obj(900)}}}],
         "update": [
             {"id": "101", "object_id": obj(101), "display_name": "Ada Lovelace", "rule": "object_id", "adopt": False, "restore": False,
              "before": {"job_title": "Teller"}, "after": {"job_title": "Senior Teller"}},

@@ -48,7 +48,8 @@ STAFF = [
 
 PLAN = {
     "create": [{"object_id": "obj-new", "display_name": f"{XSS} Liskov",
-                "fields": {"first_name": XSS, "last_name": "Liskov", "email": "barbara@contoso.example", "job_title": "Advisor"}}],
+                "fields": {"first_name": XSS, "last_name": "Liskov", "email": "barbara@contoso.example", "job_title": "Advisor",
+                           "integration": {"source": "entra_id", "object_id": "obj-new"}}}],
     "update": [
         {"id": "101", "object_id": "obj-101", "display_name": "Ada Lovelace", "rule": "object_id", "adopt": False, "restore": False,
          "before": {"job_title": "Teller"}, "after": {"job_title": "Senior Teller"}},
@@ -105,7 +106,7 @@ def test_every_change_is_listed_with_fields_before_and_after_and_why():
     assert "no longer in scope" in changes["Alan Turing"]["why"]
     created = changes[f"{XSS} Liskov"]
     assert created["id"] is None and created["email"] == "barbara@contoso.example"
-    assert [f["name"] for f in created["fields"]] == ["first_name", "last_name", "email", "job_title"]
+    assert [f["name"] for f in created["fields"]] == ["first_name", "last_name", "email", "job_title", "integration"]
 
 
 def test_conflicts_and_possible_duplicates_show_the_candidate_staff_and_the_rule():
@@ -126,7 +127,7 @@ def test_a_candidate_gone_from_coconut_is_marked_missing():
 
 def test_check_mode_users_tab_is_the_predicted_state():
     users = users_by_id(report())
-    assert users["new:obj-new"]["synced"] is True and users["new:obj-new"]["change"] == "create"
+    assert users["new-1"]["synced"] is True and users["new-1"]["change"] == "create"
     assert users["101"]["job_title"] == "Senior Teller" and users["101"]["change"] == "update"
     assert users["102"]["synced"] is True and users["102"]["change"] == "adopt"
     assert users["103"]["status"] == "archived" and users["103"]["change"] == "archive"
@@ -139,7 +140,7 @@ def test_applied_run_users_tab_is_the_staff_after_the_run():
     after = [dict(s) for s in STAFF] + [staff("200", XSS, "Liskov", "barbara@contoso.example", synced=True)]
     after[-1]["integration"]["object_id"] = "obj-new"
     users = users_by_id(report(check_mode=False, staff_after=after))
-    assert "new:obj-new" not in users
+    assert "new-1" not in users
     assert users["200"]["change"] == "create"
     assert users["101"]["job_title"] == "Teller"  # the given state, not a prediction
 
@@ -296,3 +297,34 @@ def test_ten_thousand_staff_build_and_render_quickly(tmp_path):
           f"HTML {os.path.getsize(tmp_path / 'report.html') / 1e6:.1f} MB")
     assert len(data["users"]) == 10_000
     assert built < 5 and written < 10
+
+
+def test_a_check_run_and_the_real_run_after_it_report_the_same_changes():
+    from ansible_collections.coconut.entra.plugins.module_utils.reconcile import DesiredStaff, apply_to_records, plan
+
+    def user(object_id, first, last, email, display_name=None, **fields):
+        return DesiredStaff(object_id=object_id, display_name=display_name or f"{first} {last}",
+                            fields=dict(first_name=first, last_name=last, email=email, **fields))
+
+    before = [staff(str(100 + n), f"Keep{n}", "Synced", f"keep{n}@contoso.example", synced=True, job_title="Teller") for n in range(20)]
+    before += [staff("101", "Ada", "Lovelace", "ada@contoso.example", synced=True, job_title="Teller"),
+               staff("102", "Grace", "Hopper", "grace@contoso.example"),
+               staff("103", "Alan", "Turing", "alan@contoso.example", synced=True),
+               staff("108", "Margaret", "Hamilton", "m.hamilton@old.example")]
+    before = list({s["id"]: s for s in before}.values())
+    desired = [user(f"obj-{s['id']}", s["first_name"], s["last_name"], s["email"], job_title="Teller")
+               for s in before if s["first_name"].startswith("Keep")]
+    desired += [user("obj-101", "Ada", "Lovelace", "ada@contoso.example", job_title="Senior Teller"),
+                user("obj-grace", "Grace", "Hopper", "grace@contoso.example", job_title="Teller"),
+                user("obj-margaret", "Margaret", "Hamilton", "margaret@contoso.example", display_name="M. Hamilton"),
+                user("obj-new", XSS, "Liskov", "barbara@contoso.example", job_title="Advisor")]
+    the_plan = plan(desired, before)
+    checked = report(check_mode=True, plan=the_plan, staff_before=before)
+    applied = report(check_mode=False, plan=the_plan, staff_before=before, staff_after=apply_to_records(before, the_plan))
+
+    assert checked["changes"] == applied["changes"]
+    assert sorted(c["label"] for c in checked["changes"]) == ["adopt", "archive", "create", "update"]
+    assert [d["candidates"][0]["id"] for d in checked["possible_duplicates"]] == ["108"]
+    assert {u["id"]: u["change"] for u in checked["users"] if u["change"]} == {"new-1": "create", "101": "update", "102": "adopt",
+                                                                               "103": "archive"}
+    assert render_html(checked).count("<script") == 2
