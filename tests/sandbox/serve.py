@@ -19,7 +19,8 @@ Control endpoints, under ``/_sandbox`` on the Coconut listener, no auth:
   part (e.g. ``{"users": [...]}`` or ``{"token_lifetime_seconds": 5}``). For a list of
   records (entra: users, groups, applications; coconut: users, locations, user_groups,
   api_tokens) an object ``{"add": [...], "update": [{id, ...fields}], "remove": [ids]}``
-  edits the list instead: update merges the given fields into the record with that id.
+  edits the list instead: update merges the given fields into the record with that id
+  (``app_id`` for applications); remove takes ids; add appends (missing ids generated).
 - ``POST /delta/invalidate``: every Graph delta and skip token answers 410 from now on.
 
 Extra scenario keys the sandbox understands: ``entra.token_lifetime_seconds`` (3599),
