@@ -365,7 +365,8 @@ def render_markdown(data, max_changes=MARKDOWN_MAX_CHANGES):
             lines.append(f"- {_md_who(item, email='')}: {_md(errors)}")
         lines.append("")
     users = data["users_counts"]
-    lines.append(f"Users tab after the run: {users['total']} staff, {users['synced']} synced, {users['unsynced']} unsynced, "
+    when = "after the run (predicted)" if data["mode"] == "check" else "after the run"
+    lines.append(f"Users tab {when}: {users['total']} staff, {users['synced']} synced, {users['unsynced']} unsynced, "
                  f"{users['archived']} archived, {users['duplicates']} in {users['duplicate_sets']} duplicate set(s).")
     return "\n".join(lines) + "\n"
 
