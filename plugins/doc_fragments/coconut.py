@@ -16,14 +16,16 @@ options:
     description:
       - The Coconut site, for example C(https://mybank.coconutcalendar.com).
       - If not set, the value of the E(COCONUT_URL) environment variable is used.
+      - Required by every module that talks to Coconut. Modules that do not talk to it accept it and ignore it, so that
+        C(module_defaults) for C(group/coconut.entra.all) can set it once for all of them.
     type: str
-    required: true
   coconut_api_token:
     description:
       - An API token issued in Coconut, sent as a bearer token.
       - If not set, the value of the E(COCONUT_API_TOKEN) environment variable is used.
+      - Required by every module that talks to Coconut. Modules that do not talk to it accept it and ignore it, so that
+        C(module_defaults) for C(group/coconut.entra.all) can set it once for all of them.
     type: str
-    required: true
   ca_path:
     description:
       - A PEM file of CA certificates to trust instead of the system trust store.

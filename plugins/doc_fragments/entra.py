@@ -16,14 +16,16 @@ options:
     description:
       - The Directory (tenant) ID of the Entra tenant, a GUID, or the tenant's domain such as C(contoso.onmicrosoft.com).
       - If not set, the value of the E(ENTRA_TENANT_ID) environment variable is used.
+      - Required by every module that talks to Entra ID. Modules that do not talk to it accept it and ignore it, so that
+        C(module_defaults) for C(group/coconut.entra.all) can set it once for all of them.
     type: str
-    required: true
   entra_client_id:
     description:
       - The Application (client) ID of the app registration the collection signs in as.
       - If not set, the value of the E(ENTRA_CLIENT_ID) environment variable is used.
+      - Required by every module that talks to Entra ID. Modules that do not talk to it accept it and ignore it, so that
+        C(module_defaults) for C(group/coconut.entra.all) can set it once for all of them.
     type: str
-    required: true
   entra_client_secret:
     description:
       - A client secret of the app registration (its Value, not its Secret ID).

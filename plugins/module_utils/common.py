@@ -29,8 +29,8 @@ def _tls_argument_spec():
 def entra_argument_spec():
     """Options for the Entra side (login + Graph), plus the TLS options."""
     spec = dict(
-        entra_tenant_id=dict(type="str", required=True, fallback=(env_fallback, ["ENTRA_TENANT_ID"])),
-        entra_client_id=dict(type="str", required=True, fallback=(env_fallback, ["ENTRA_CLIENT_ID"])),
+        entra_tenant_id=dict(type="str", fallback=(env_fallback, ["ENTRA_TENANT_ID"])),
+        entra_client_id=dict(type="str", fallback=(env_fallback, ["ENTRA_CLIENT_ID"])),
         entra_client_secret=dict(type="str", no_log=True, fallback=(env_fallback, ["ENTRA_CLIENT_SECRET"])),
         entra_client_certificate=dict(type="str", fallback=(env_fallback, ["ENTRA_CLIENT_CERTIFICATE"])),
         entra_client_private_key=dict(type="str", no_log=True, fallback=(env_fallback, ["ENTRA_CLIENT_PRIVATE_KEY"])),
@@ -44,8 +44,8 @@ def entra_argument_spec():
 def coconut_argument_spec():
     """Options for the Coconut side, plus the TLS options."""
     spec = dict(
-        coconut_url=dict(type="str", required=True, fallback=(env_fallback, ["COCONUT_URL"])),
-        coconut_api_token=dict(type="str", required=True, no_log=True, fallback=(env_fallback, ["COCONUT_API_TOKEN"])),
+        coconut_url=dict(type="str", fallback=(env_fallback, ["COCONUT_URL"])),
+        coconut_api_token=dict(type="str", no_log=True, fallback=(env_fallback, ["COCONUT_API_TOKEN"])),
     )
     spec.update(_tls_argument_spec())
     return spec
@@ -77,11 +77,24 @@ def _params(module_or_params):
     return getattr(module_or_params, "params", module_or_params)
 
 
+def _require(p, names, side):
+    """Every module accepts both sides' options (for module_defaults); the side a module talks to needs its own."""
+    from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
+
+    missing = [name for name in names if not p.get(name)]
+    if missing:
+        raise CoconutEntraError("%s %s required to reach %s: set %s (inventory, -e, module_defaults, or the %s environment variable%s)"
+                                % (", ".join(missing), "is" if len(missing) == 1 else "are", side,
+                                   "it" if len(missing) == 1 else "them", ", ".join(name.upper() for name in missing),
+                                   "" if len(missing) == 1 else "s"))
+
+
 def entra_client_from_params(params, **http_options):
     """An EntraClient from the entra_* and TLS options (a module's params, or the module)."""
     from ansible_collections.coconut.entra.plugins.module_utils.entra import EntraClient
 
     p = _params(params)
+    _require(p, ("entra_tenant_id", "entra_client_id"), "Entra ID")
     return EntraClient(
         tenant_id=p.get("entra_tenant_id"),
         client_id=p.get("entra_client_id"),
@@ -102,6 +115,7 @@ def coconut_client_from_params(params, **http_options):
     from ansible_collections.coconut.entra.plugins.module_utils.coconut import CoconutClient
 
     p = _params(params)
+    _require(p, ("coconut_url", "coconut_api_token"), "Coconut")
     return CoconutClient(
         url=p.get("coconut_url"),
         api_token=p.get("coconut_api_token"),

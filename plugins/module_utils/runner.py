@@ -8,22 +8,23 @@ from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 
-_LIBRARIES = (
-    ("requests", "ansible_collections.coconut.entra.plugins.module_utils.http", "HAS_REQUESTS", "REQUESTS_IMPORT_ERROR"),
-    ("msal", "ansible_collections.coconut.entra.plugins.module_utils.entra", "HAS_MSAL", "MSAL_IMPORT_ERROR"),
-    ("jinja2", "ansible_collections.coconut.entra.plugins.module_utils.mapping", "HAS_JINJA2", "JINJA2_IMPORT_ERROR"),
-)
+# Static imports: Ansible packs into a module only the module_utils it can see imported.
+from ansible_collections.coconut.entra.plugins.module_utils import entra as _entra  # noqa: E402
+from ansible_collections.coconut.entra.plugins.module_utils import http as _http  # noqa: E402
+from ansible_collections.coconut.entra.plugins.module_utils import mapping as _mapping  # noqa: E402
+
+_LIBRARIES = {
+    "requests": (_http, "HAS_REQUESTS", "REQUESTS_IMPORT_ERROR"),
+    "msal": (_entra, "HAS_MSAL", "MSAL_IMPORT_ERROR"),
+    "jinja2": (_mapping, "HAS_JINJA2", "JINJA2_IMPORT_ERROR"),
+}
 
 
 def check_libraries(module, names=("requests", "msal", "jinja2")):
-    import importlib
-
-    for name, where, flag, error in _LIBRARIES:
-        if name not in names:
-            continue
-        mod = importlib.import_module(where)
-        if not getattr(mod, flag, True):
-            module.fail_json(msg=missing_required_lib(name), exception=getattr(mod, error, None))
+    for name in names:
+        where, flag, error = _LIBRARIES[name]
+        if not getattr(where, flag, True):
+            module.fail_json(msg=missing_required_lib(name), exception=getattr(where, error, None))
 
 
 def run_guarded(module, fn, libraries=("requests", "msal", "jinja2")):

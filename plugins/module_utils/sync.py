@@ -218,8 +218,28 @@ class Sync:
             raise CoconutEntraError("drift: Coconut differs from Entra (%s); run sync.yml without --check to apply"
                                     % ", ".join("%d %s" % (counts.get(k, 0), k) for k in ("create", "update", "restore", "archive")
                                                 if counts.get(k)), result=result)
+        staff_after = None if self.check_mode else self.staff
         if not self.check_mode and not empty:
             from ansible_collections.coconut.entra.plugins.module_utils.apply import apply_plan
 
             result["applied"] = apply_plan(self.coconut, plan, send_invite=bool(self.options.get("send_invite")))
+            # The report shows Coconut as it is now, not as predicted; read only when a report is asked for.
+            staff_after = self.coconut.list_staff() if self.options.get("report") else None
+        if self.options.get("report"):
+            result["report"] = self.write_report(plan, staff_after)
         return result
+
+    def write_report(self, plan, staff_after):
+        from ansible_collections.coconut.entra.plugins.module_utils.report import build_report_data, write_report
+
+        data = build_report_data(
+            site=self.options.get("coconut_url"),
+            groups=[{"id": g["id"], "displayName": g.get("displayName")} for g in self.resolved],
+            check_mode=self.check_mode,
+            plan=plan,
+            staff_before=self.staff,
+            staff_after=staff_after,
+            generated_at=None,
+            options={k: v for k, v in self.options.items() if k != "report"},
+        )
+        return write_report(self.options["report"], data)

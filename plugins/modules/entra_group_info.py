@@ -16,6 +16,7 @@ author:
   - coconut.entra contributors
 extends_documentation_fragment:
   - coconut.entra.entra
+  - coconut.entra.coconut
   - coconut.entra.attributes
   - coconut.entra.attributes.info_module
 options:
@@ -67,7 +68,7 @@ groups:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.coconut.entra.plugins.module_utils.common import entra_argument_spec, entra_client_from_params
+from ansible_collections.coconut.entra.plugins.module_utils.common import coconut_argument_spec, entra_argument_spec, entra_client_from_params
 from ansible_collections.coconut.entra.plugins.module_utils.runner import run_guarded
 
 
@@ -80,6 +81,7 @@ def main():
         members=dict(type="bool", default=True),
     )
     argument_spec.update(entra_argument_spec())
+    argument_spec.update(coconut_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
 
     def read():

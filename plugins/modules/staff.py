@@ -19,6 +19,7 @@ description:
 author:
   - coconut.entra contributors
 extends_documentation_fragment:
+  - coconut.entra.entra
   - coconut.entra.coconut
   - coconut.entra.attributes
 attributes:
@@ -31,7 +32,8 @@ options:
     description: The Coconut staff id.
     type: str
   email:
-    description: The staff member's email; finds the staff member when O(id) is not given.
+    description:
+      - The staff member's email. Without O(id) it finds the staff member (and is then not written); with O(id) it is set.
     type: str
   state:
     description: C(present) (active) or C(archived).
@@ -97,7 +99,7 @@ staff:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.coconut.entra.plugins.module_utils.common import coconut_argument_spec, coconut_client_from_params
+from ansible_collections.coconut.entra.plugins.module_utils.common import coconut_argument_spec, coconut_client_from_params, entra_argument_spec
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 from ansible_collections.coconut.entra.plugins.module_utils.reconcile import normalise
 from ansible_collections.coconut.entra.plugins.module_utils.runner import run_guarded
@@ -118,11 +120,11 @@ def _find(coconut, staff_id, email):
 
 
 def _changes(current, params):
-    """Only the given fields whose value differs (locations as a set)."""
+    """Only the given fields whose value differs (locations as a set). An email that found the staff member is the key, not a change."""
     before, after = {}, {}
     for name in FIELDS:
         value = params[name]
-        if value is None:
+        if value is None or (name == "email" and not params["id"]):
             continue
         old = current.get(name)
         same = sorted(old or []) == sorted(value) if name == "locations" else old == value
@@ -148,6 +150,7 @@ def main():
         user_group_id=dict(type="str"),
         send_invite=dict(type="bool", default=False),
     )
+    argument_spec.update(entra_argument_spec())
     argument_spec.update(coconut_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, required_one_of=[("id", "email")])
 

@@ -16,6 +16,7 @@ description:
 author:
   - coconut.entra contributors
 extends_documentation_fragment:
+  - coconut.entra.entra
   - coconut.entra.coconut
   - coconut.entra.attributes
   - coconut.entra.attributes.info_module
@@ -61,13 +62,14 @@ counts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.coconut.entra.plugins.module_utils.common import coconut_argument_spec, coconut_client_from_params
+from ansible_collections.coconut.entra.plugins.module_utils.common import coconut_argument_spec, coconut_client_from_params, entra_argument_spec
 from ansible_collections.coconut.entra.plugins.module_utils.runner import run_guarded
 from ansible_collections.coconut.entra.plugins.module_utils.staff_view import duplicate_sets, staff_row
 
 
 def main():
     argument_spec = dict(status=dict(type="str", choices=["active", "archived"]))
+    argument_spec.update(entra_argument_spec())
     argument_spec.update(coconut_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
 

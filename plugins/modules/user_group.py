@@ -14,6 +14,7 @@ description:
 author:
   - coconut.entra contributors
 extends_documentation_fragment:
+  - coconut.entra.entra
   - coconut.entra.coconut
   - coconut.entra.attributes
 attributes:
@@ -50,12 +51,13 @@ user_group:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.coconut.entra.plugins.module_utils.common import coconut_argument_spec, coconut_client_from_params
+from ansible_collections.coconut.entra.plugins.module_utils.common import coconut_argument_spec, coconut_client_from_params, entra_argument_spec
 from ansible_collections.coconut.entra.plugins.module_utils.runner import run_guarded
 
 
 def main():
     argument_spec = dict(name=dict(type="str", required=True), external_id=dict(type="str"))
+    argument_spec.update(entra_argument_spec())
     argument_spec.update(coconut_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
 

@@ -42,7 +42,8 @@ def run_playbook(playbook, tmp_path, vars_files=(), extra=None, check=False, dif
     """ansible-playbook from the repo root; returns the exit code, output and every task's result."""
     tmp_path = Path(tmp_path)
     record = tmp_path / ("results-%d.jsonl" % len(list(tmp_path.glob("results-*.jsonl"))))
-    cmd = [str(VENV_BIN / "ansible-playbook"), str(ROOT / "playbooks" / playbook)]
+    playbook = Path(playbook) if Path(playbook).is_absolute() else ROOT / "playbooks" / playbook
+    cmd = [str(VENV_BIN / "ansible-playbook"), str(playbook)]
     for path in vars_files:
         cmd += ["-e", "@%s" % path]
     if extra:
