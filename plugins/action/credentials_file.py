@@ -158,6 +158,11 @@ class ActionModule(ActionBase):
         if root is not None:
             for key_node, value_node in root.value:
                 if key_node.value in keys:
+                    if key_node.value in spans:
+                        # Which one a reader takes depends on the reader: refuse rather than guess.
+                        raise CredentialsFileError(f"{key_node.value} appears more than once in the file (lines "
+                                                   f"{spans[key_node.value][0].start_mark.line + 1} and {key_node.start_mark.line + 1}): "
+                                                   "keep one; the file was left unchanged")
                     spans[key_node.value] = (key_node, value_node)
         edits, appended = [], []
         for key in keys:
