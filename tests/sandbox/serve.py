@@ -1441,7 +1441,11 @@ class Handler(BaseHTTPRequestHandler):
             form = {k: v[0] for k, v in parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True).items()}
             auth = self.headers.get("Authorization", "")
             if auth.lower().startswith("basic ") and "client_secret" not in form:
-                client_id, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
+                try:
+                    client_id, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
+                except ValueError:
+                    raise login_error(401, "invalid_client", 7000216, "The Basic authorization header is malformed.",
+                                      sandbox.urls["login"]) from None
                 form.setdefault("client_id", unquote(client_id))
                 form["client_secret"] = unquote(secret)
             return sandbox.login(method, split.path, form)
