@@ -215,7 +215,14 @@ def test_send_invite_is_off_by_default(site, tmp_path):
     assert result.rc == 0, result.output
     creates = [r for r in site.requests() if r["method"] == "POST" and "/users" in r["path"]]
     assert creates
-    assert not any(s.get("invited") for s in site.state()["coconut"]["users"])
+    assert site.state()["coconut"].get("invites", []) == []
+
+
+def test_send_invite_invites_the_created_staff(site, tmp_path):
+    result = sync(site, tmp_path, coconut_send_invite=True)
+    assert result.rc == 0, result.output
+    invites = site.state()["coconut"]["invites"]
+    assert [i["email"] for i in invites] == ["linus.pauling@mapleridge.example"], "only created staff are invited"
 
 
 @pytest.mark.parametrize("change, expected", [
