@@ -211,13 +211,18 @@ class Sync:
             "diff": render_diff(changes, counts, self.options.get("diff_max_entries") or 50),
             "plan": plan,
         }
+        gate = None
         if self.options.get("fail_on_conflicts") and (plan["conflicts"] or plan["possible_duplicates"]):
-            raise CoconutEntraError("%d conflict(s) and %d possible duplicate(s) need a decision (coconut_fail_on_conflicts is true); "
-                                    "nothing was written" % (len(plan["conflicts"]), len(plan["possible_duplicates"])), result=result)
-        if self.check_mode and self.options.get("fail_on_drift") and not empty:
-            raise CoconutEntraError("drift: Coconut differs from Entra (%s); run sync.yml without --check to apply"
-                                    % ", ".join("%d %s" % (counts.get(k, 0), k) for k in ("create", "update", "restore", "archive")
-                                                if counts.get(k)), result=result)
+            gate = ("%d conflict(s) and %d possible duplicate(s) need a decision (coconut_fail_on_conflicts is true); "
+                    "nothing was written" % (len(plan["conflicts"]), len(plan["possible_duplicates"])))
+        elif self.check_mode and self.options.get("fail_on_drift") and not empty:
+            gate = ("drift: Coconut differs from Entra (%s); run sync.yml without --check to apply"
+                    % ", ".join("%d %s" % (counts.get(k, 0), k) for k in ("create", "update", "restore", "archive") if counts.get(k)))
+        if gate:
+            # A CI gate that fails still leaves the plan behind: the report is the artifact CI keeps and comments with.
+            if self.check_mode and self.options.get("report"):
+                result["report"] = self.write_report(plan, None)
+            raise CoconutEntraError(gate, result=result)
         staff_after = None if self.check_mode else self.staff
         if not self.check_mode and not empty:
             from ansible_collections.coconut.entra.plugins.module_utils.apply import apply_plan
