@@ -15,6 +15,8 @@ Control endpoints, under ``/_sandbox`` on the Coconut listener, no auth:
   ``{service, method, path, status}``; ``status`` is null for a dropped connection.
 - ``GET /faults``, ``PUT /faults``: injected faults (see ``Fault``). ``times: null`` (or a
   negative number) means forever. Faults are tried in list order; the first that fires wins.
+  ``delay: seconds`` without ``status`` serves the request normally and answers that much
+  later (a slow response: past a client's timeout the write is done but its answer lost).
 - ``PATCH /entra``, ``PATCH /coconut``: each top-level key given replaces that key of the
   part (e.g. ``{"users": [...]}`` or ``{"token_lifetime_seconds": 5}``). For a list of
   records (entra: users, groups, applications; coconut: users, locations, user_groups,
@@ -202,6 +204,9 @@ class Fault:
         self.times = spec["times"] if "times" in spec else 1
         self.after = int(spec.get("after") or 0)
         self.reset = bool(spec.get("reset"))
+        self.delay = float(spec.get("delay") or 0)
+        # A delay alone is a slow answer, not a failure: the request is served, late.
+        self.serve = self.delay > 0 and "status" not in spec and not self.reset
         self.seen = 0
         self.fired = 0
 
@@ -1400,7 +1405,7 @@ class Handler(BaseHTTPRequestHandler):
             sandbox.log(service, method, self.path, None)
             self.drop_connection()
             return
-        if fault is not None:
+        if fault is not None and not fault.serve:
             body = fault.body if fault.body is not None else default_error_body(service, fault.status, fault.headers)
             reply = Reply(fault.status, body, headers=fault.headers)
         else:
@@ -1408,7 +1413,7 @@ class Handler(BaseHTTPRequestHandler):
         data = self.encode(reply)
         # the sandbox's own time, so benchmarks can tell it from the client's
         reply.headers = {**reply.headers, "Server-Timing": f"app;dur={(time.perf_counter() - started) * 1000:.2f}"}
-        time.sleep(sandbox.latency)
+        time.sleep(sandbox.latency + (fault.delay if fault is not None else 0))
         sandbox.log(service, method, self.path, reply.status)
         self.respond(reply, data)
 

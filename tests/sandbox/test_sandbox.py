@@ -156,6 +156,16 @@ def test_reset_fault_drops_the_connection_and_is_logged(sandbox):
     assert [r["status"] for r in sandbox.requests()] == [None, 200]
 
 
+def test_delay_fault_serves_the_request_and_answers_late(sandbox):
+    sandbox.faults([{"service": "coconut", "method": "PATCH", "path": "users", "delay": 1.5}])
+    url = sandbox.vars["coconut_url"] + "/api/v2/users/101"
+    document = {"data": {"type": "users", "id": "101", "attributes": {"job_title": "Late"}}}
+    headers = {"Authorization": "Bearer " + sandbox.vars["coconut_api_token"], "Content-Type": "application/vnd.api+json"}
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        requests.patch(url, json=document, headers=headers, verify=sandbox.ca_path, timeout=0.5)
+    assert sandbox.coconut_users()[101]["job_title"] == "Late", "the write was done; only its answer was lost"
+
+
 def test_patch_entra_edits_records_and_replaces_keys(sandbox):
     state = sandbox.state()["entra"]
     first, second = state["users"][0], state["users"][1]
