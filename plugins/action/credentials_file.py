@@ -225,4 +225,3 @@ class ActionModule(ActionBase):
             pass
         finally:
             os.close(dir_fd)
-

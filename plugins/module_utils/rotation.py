@@ -34,7 +34,7 @@ def parse_datetime(value):
         return None
     text = str(value).strip().replace("Z", "+00:00")
     if "." in text:  # Graph sends 7 fractional digits; fromisoformat accepts at most 6 before 3.11 patch levels
-        head, _, rest = text.partition(".")
+        head, _dot, rest = text.partition(".")
         digits = "".join(c for c in rest if c.isdigit())
         zone = rest[len(digits):]
         text = "{}.{}{}".format(head, digits[:6].ljust(6, "0"), zone)
@@ -184,7 +184,7 @@ def add_entra_secret(client, make_client, app_object_id, display_name, end_datet
     try:
         attempts, waited = 0, 0.0
         if wait:
-            _, attempts, waited = wait_until_accepted(lambda: make_client(new["secretText"]).token(), timeout=wait_timeout,
+            _token, attempts, waited = wait_until_accepted(lambda: make_client(new["secretText"]).token(), timeout=wait_timeout,
                                                       sleep=sleep, clock=clock)
             step = "prove the sync's Graph reads with the new client secret"
             prover = make_client(new["secretText"])

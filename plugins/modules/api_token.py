@@ -10,8 +10,8 @@ short_description: List, create and revoke Coconut API tokens
 version_added: 0.1.0
 description:
   - Manages the API tokens of a Coconut site.
-  - O(state=list) returns every token's id, name and creation time (Coconut never lists values) and which one the
-    module signs in with.
+  - Every run (and a run without O(state), which only lists) returns every token's id, name and creation time (Coconut
+    never lists values) and which one the module signs in with.
   - O(state=present) creates a new token, proves it (a staff read, and Coconut naming it as the caller), and returns
     its value as RV(token). If the proof fails, the new token is revoked again and the task fails, naming the step.
     The whole result is hidden from every output, at any verbosity, because it holds a secret; use it through the
@@ -21,6 +21,7 @@ description:
 author:
   - coconut.entra contributors
 extends_documentation_fragment:
+  - coconut.entra.entra
   - coconut.entra.coconut
   - coconut.entra.attributes
 attributes:
@@ -35,11 +36,10 @@ attributes:
 options:
   state:
     description:
-      - V(list) reads the tokens. V(present) creates a new token (every run creates one; it is not idempotent).
-        V(absent) revokes the token O(id).
+      - Not set, the module only lists the tokens. V(present) creates a new token (every run creates one; it is not
+        idempotent). V(absent) revokes the token O(id).
     type: str
-    choices: [list, present, absent]
-    default: list
+    choices: [present, absent]
   name:
     description: The new token's name (O(state=present)). When not given, C(coconut.entra) and the UTC date and time.
     type: str
@@ -100,7 +100,7 @@ replaces_id:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.coconut.entra.plugins.module_utils.common import coconut_argument_spec, coconut_client_from_params
+from ansible_collections.coconut.entra.plugins.module_utils.common import coconut_argument_spec, coconut_client_from_params, entra_argument_spec
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 from ansible_collections.coconut.entra.plugins.module_utils.rotation import add_coconut_token, format_datetime, utcnow
 from ansible_collections.coconut.entra.plugins.module_utils.runner import run_guarded
@@ -113,11 +113,12 @@ def _view(token, current_id=None):
 
 def main():
     argument_spec = dict(
-        state=dict(type="str", choices=["list", "present", "absent"], default="list"),
+        state=dict(type="str", choices=["present", "absent"]),
         name=dict(type="str"),
         id=dict(type="str"),
         verify=dict(type="bool", default=True),
     )
+    argument_spec.update(entra_argument_spec())  # accepted and ignored, for module_defaults group/coconut.entra.all
     argument_spec.update(coconut_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, required_if=[("state", "absent", ["id"])])
     p = module.params

@@ -20,25 +20,32 @@ description:
     (C(!vault |)) stays encrypted inline.
   - The file is written to a temporary file in the same directory and moved over the old one, so a reader sees the old
     file or the new one, never half of one. The new file has mode O(mode).
-  - No value appears in the result, in a message or in a log line, only the names of the variables. Still set
-    C(no_log: true) on the task, so that Ansible does not show the arguments when C(DISPLAY_ARGS_TO_STDOUT) is on.
+  - "No value appears in the result, in a message or in a log line, only the names of the variables. Still set
+    C(no_log: true) on the task, so that Ansible does not show the arguments when C(DISPLAY_ARGS_TO_STDOUT) is on."
 author:
   - coconut.entra contributors
 attributes:
   action:
     support: full
-    description: Runs as an action plugin on the controller.
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    details: Runs entirely as an action plugin on the controller, where the vault secrets are.
   async:
     support: none
+    description: Supports being used with the C(async) keyword.
   bypass_host_loop:
     support: none
+    description: Forces a 'global' task that does not execute per host.
   check_mode:
     support: full
-    description: Reports which variables would change, writes nothing.
+    description: Can run in C(check_mode) and return changed status prediction without modifying target.
+    details: Reports which variables would change, writes nothing.
   diff_mode:
     support: none
-    description: A diff would show secret values, so none is given.
+    description: Will return details on what has changed (or possibly needs changing in C(check_mode)), when in diff mode.
+    details: A diff would show secret values, so none is given.
   platform:
+    support: full
+    description: Target OS/families that can be operated against.
     platforms: posix
 options:
   path:

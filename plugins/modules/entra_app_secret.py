@@ -11,7 +11,7 @@ version_added: 0.1.0
 description:
   - Manages the client secrets (password credentials) of a Microsoft Entra app registration through Microsoft Graph
     (C(addPassword), C(removePassword)). The app is found by O(app_object_id), or by its client id.
-  - O(state=list) returns every secret's key id, display name, hint and dates (never a value), marks the one this
+  - Every run (and a run without O(state), which only lists) returns every secret's key id, display name, hint and dates (never a value), marks the one this
     module signs in with, and warns about secrets that expire within O(expiry_warning_days) days.
   - O(state=present) adds a new secret, waits (bounded by O(wait_timeout)) until Entra login accepts it, and proves
     the Graph reads the sync needs with it. If waiting or proving fails, the new secret is removed again and the task
@@ -26,6 +26,7 @@ author:
   - coconut.entra contributors
 extends_documentation_fragment:
   - coconut.entra.entra
+  - coconut.entra.coconut
   - coconut.entra.attributes
 attributes:
   check_mode:
@@ -39,11 +40,10 @@ attributes:
 options:
   state:
     description:
-      - V(list) reads the secrets. V(present) adds a new secret (every run adds one; it is not idempotent). V(absent)
-        removes the secret O(key_id).
+      - Not set, the module only lists the secrets. V(present) adds a new secret (every run adds one; it is not
+        idempotent). V(absent) removes the secret O(key_id).
     type: str
-    choices: [list, present, absent]
-    default: list
+    choices: [present, absent]
   app_object_id:
     description: The app registration's object id. When not given, the app is found by O(app_id).
     type: str
@@ -203,7 +203,12 @@ waited_seconds:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.coconut.entra.plugins.module_utils.common import entra_argument_spec, entra_client_from_params, entra_credential_rules
+from ansible_collections.coconut.entra.plugins.module_utils.common import (
+    coconut_argument_spec,
+    entra_argument_spec,
+    entra_client_from_params,
+    entra_credential_rules,
+)
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 from ansible_collections.coconut.entra.plugins.module_utils.rotation import (
     SYNC_PERMISSIONS,
@@ -222,7 +227,7 @@ PERMISSIONS = ["GroupMember.Read.All", "User.Read.All", "Application.ReadWrite.O
 
 def main():
     argument_spec = dict(
-        state=dict(type="str", choices=["list", "present", "absent"], default="list"),
+        state=dict(type="str", choices=["present", "absent"]),
         app_object_id=dict(type="str"),
         app_id=dict(type="str"),
         display_name=dict(type="str"),
@@ -235,6 +240,7 @@ def main():
         expiry_warning_days=dict(type="int", default=30),
     )
     argument_spec.update(entra_argument_spec())
+    argument_spec.update(coconut_argument_spec())  # accepted and ignored, for module_defaults group/coconut.entra.all
     rules = entra_credential_rules()
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, required_if=[("state", "absent", ["key_id"])], **rules)
     p = module.params

@@ -18,7 +18,8 @@ description:
     are kept.
   - Idempotent - when the record already says connected with the same tenant, client and groups, nothing is written and
     C(connected_at) is kept.
-  - With O(state=absent), removes the record. Staff are not touched and keep their synced marks, so a later connect and
+  - With O(state=absent), removes the record; it needs only the Coconut options, so it works when the Entra credential
+    no longer does. Staff are not touched and keep their synced marks, so a later connect and
     sync pick them up again without duplicates.
 author:
   - coconut.entra contributors
@@ -53,18 +54,6 @@ options:
     elements: str
     choices: [GroupMember.Read.All, User.Read.All, Application.ReadWrite.OwnedBy]
     default: [GroupMember.Read.All, User.Read.All]
-  entra_tenant_id:
-    description:
-      - The Directory (tenant) ID of the Entra tenant, a GUID, or the tenant's domain such as C(contoso.onmicrosoft.com).
-      - Required with O(state=present). Disconnecting needs no Entra option, so that it works when the Entra credential
-        no longer does.
-      - If not set, the value of the E(ENTRA_TENANT_ID) environment variable is used.
-    type: str
-  entra_client_id:
-    description:
-      - The Application (client) ID of the app registration. Required with O(state=present).
-      - If not set, the value of the E(ENTRA_CLIENT_ID) environment variable is used.
-    type: str
 seealso:
   - module: coconut.entra.staff_sync
 """
@@ -136,13 +125,11 @@ def main():
     )
     argument_spec.update(entra_argument_spec())
     argument_spec.update(coconut_argument_spec())
-    # Disconnecting must work when the Entra side no longer does: the Entra options are needed only to connect.
-    for name in ("entra_tenant_id", "entra_client_id"):
-        argument_spec[name] = dict(argument_spec[name], required=False)
+    # Disconnecting must work when the Entra credential no longer does: an Entra credential is needed only to connect.
     rules = entra_credential_rules()
     rules.pop("required_one_of")
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_if=[("state", "present", ["groups", "entra_tenant_id", "entra_client_id"]),
+                           required_if=[("state", "present", ["groups"]),
                                         ("state", "present", ["entra_client_secret", "entra_client_certificate"], True)],
                            **rules)
 

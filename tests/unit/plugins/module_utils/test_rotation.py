@@ -75,7 +75,7 @@ def test_without_hints_the_key_id_is_needed():
 def test_no_message_carries_the_secret_text():
     text = "abc-very-secret-text"
     for creds, key_id in (([cred("k-1", "abc"), cred("k-2", "abc")], None), ([cred("k-1", "zzz")], "k-1"), ([cred("k-1", "q")], None)):
-        _, why = rotation.identify_current_secret(creds, text, key_id=key_id)
+        _key_id, why = rotation.identify_current_secret(creds, text, key_id=key_id)
         assert text not in why
 
 
