@@ -118,7 +118,9 @@ def test_rotation_replaces_both_credentials_with_no_secret_in_any_output(site, t
     # Leave one run's output for the note (artifacts/ is git-ignored).
     artifacts = ROOT / "artifacts"
     artifacts.mkdir(exist_ok=True)
+    started = time.monotonic()
     quiet = rotate(site, tmp_path)
+    print("rotate_token.yml (both credentials, default verbosity) took %.1f s on the sandbox" % (time.monotonic() - started))
     assert quiet.rc == 0, quiet.output
     newest = read_credentials(site)
     assert_no_secret(quiet.output, *secrets, *newest.values())
@@ -166,6 +168,24 @@ def test_a_plain_file_stays_plain(start_sandbox, tmp_path):
     assert values["entra_client_secret"] == site.old["entra_client_secret"], "only the token was to be rotated"
     assert values["coconut_api_token"] != site.old["coconut_api_token"]
     assert len(app(site)["secrets"]) == 1 and app(site)["secrets"][0]["text"] == site.old["entra_client_secret"]
+
+
+def test_an_inline_vaulted_value_stays_inline_vaulted(start_sandbox, tmp_path):
+    site = make_site(start_sandbox, tmp_path, branch.scenario(), propagation=0, vault=False)
+    import subprocess
+
+    encrypted = subprocess.run([str(VENV_BIN / "ansible-vault"), "encrypt_string", "--vault-password-file", str(site.password_file),
+                                site.old["coconut_api_token"], "--name", "coconut_api_token"],
+                               cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    site.credentials_file.write_text("entra_client_secret: %s\n%s# kept\n" % (site.old["entra_client_secret"], encrypted))
+    run = rotate(site, tmp_path, rotate=["coconut_token"])
+    assert run.rc == 0, run.output
+    text = site.credentials_file.read_text()
+    assert "coconut_api_token: !vault |" in text and text.endswith("# kept\n")
+    assert site.old["coconut_api_token"] not in text
+    new_token = live_tokens(site)[0]["value"]
+    assert new_token not in text, "the new token was written in clear"
+    assert sync(site, tmp_path).rc == 0
 
 
 def test_other_secrets_stay_and_colliding_hints_need_the_key_id(start_sandbox, tmp_path):
