@@ -89,14 +89,19 @@ def _as_skipped(item):
 
 
 def check_match(match):
-    """The match rules as a tuple, in the given order; each a known rule, at most once."""
+    """The match rules as a tuple: object_id first, then name_and_email and/or display_name in the order to try them.
+
+    object_id cannot be dropped or moved: a synced staff member is found only by its object id (rules A and B
+    look at unsynced staff), so without it first every run would create or adopt a second staff member.
+    """
     if isinstance(match, str):
         match = [match]
     rules = tuple(match or ())
     bad = [rule for rule in rules if rule not in MATCH_RULES]
-    if bad or len(set(rules)) != len(rules):
-        raise CoconutEntraError(f"coconut_match must list rules from {', '.join(MATCH_RULES)}, each at most once, in the order to try them; "
-                                f"got {list(rules)}")
+    if bad or len(set(rules)) != len(rules) or not rules or rules[0] != "object_id":
+        raise CoconutEntraError(f"coconut_match must be object_id followed by name_and_email and/or display_name in the order to try "
+                                f"them, each once; got {list(rules)}. object_id comes first because a user synced before is "
+                                "found only by its Entra object id; without it each run would create them again")
     return rules
 
 
@@ -197,6 +202,16 @@ class _StaffIndex:
         return self._index(rule).get(key, ()) if key else ()
 
 
+def _match(index, staff, rules, key, user, taken):
+    """("match", rule, pos), ("conflict", rule, [pos, ...]) or None: the first rule with candidates (not in `taken`) decides."""
+    for rule in rules:
+        found = [pos for pos in index.candidates(rule, key, user) if pos not in taken]
+        if found:
+            found = _preferred(staff, found)
+            return ("match", rule, found[0]) if len(found) == 1 else ("conflict", rule, found)
+    return None
+
+
 def _preferred(staff, positions):
     """Active candidates first; archived ones only when no active one exists (adopting an archived one restores it)."""
     active = [pos for pos in positions if _is_active(staff[pos])]
@@ -231,37 +246,40 @@ def plan(desired, staff, *, match=MATCH_RULES, possible_duplicates="report", arc
             users.append((key, item))
 
     index = _StaffIndex(staff)
-    outcomes = []
-    for key, user in users:
-        outcome = None
-        for rule in rules:
-            found = index.candidates(rule, key, user)
-            if found:
-                found = _preferred(staff, found)
-                outcome = ("match", rule, found[0]) if len(found) == 1 else ("conflict", rule, found)
-                break
-        outcomes.append(outcome)
-
+    outcomes = [_match(index, staff, rules, key, user, ()) for key, user in users]
+    # Staff adopted by one user are not candidates for the others: a conflict among identical staff members
+    # resolves once one of them is taken, exactly as the next run would see it (keeps plan -> apply -> plan empty).
+    while True:
+        claimed_by = {}
+        for number, outcome in enumerate(outcomes):
+            if outcome and outcome[0] == "match":
+                claimed_by.setdefault(outcome[2], []).append(number)
+        adopted = {pos for pos, claimants in claimed_by.items() if len(claimants) == 1 and not is_synced(staff[pos])}
+        changed = False
+        for number, outcome in enumerate(outcomes):
+            if outcome and outcome[0] == "conflict" and not adopted.isdisjoint(outcome[2]):
+                key, user = users[number]
+                rematched = _match(index, staff, rules, key, user, adopted)
+                if rematched != outcome:
+                    outcomes[number] = rematched
+                    changed = True
+        if not changed:
+            break
     # A staff member claimed by two users is theirs to sort out: a conflict for each of them.
-    claimed_by = {}
-    for (_, user), outcome in zip(users, outcomes, strict=True):
-        if outcome and outcome[0] == "match":
-            claimed_by.setdefault(outcome[2], []).append(user.object_id)
     shared = {pos for pos, claimants in claimed_by.items() if len(claimants) > 1}
-    adopted = {pos for pos, claimants in claimed_by.items() if len(claimants) == 1 and not is_synced(staff[pos])}
 
     result = {"create": [], "update": [], "archive": [], "conflicts": [], "possible_duplicates": [], "skipped": skipped_items}
     unchanged = 0
     after_by_pos = {}
     under_review = set()
-    for (_, user), outcome in zip(users, outcomes, strict=True):
+    for (key, user), outcome in zip(users, outcomes):  # noqa: B905 - equal lengths by construction; strict= needs Python 3.10
         email = user.fields.get("email")
         if outcome and outcome[0] == "match" and outcome[2] in shared:
             pos = outcome[2]
             result["conflicts"].append({
                 "object_id": user.object_id, "display_name": user.display_name, "email": email, "rule": outcome[1],
                 "candidates": [staff[pos]["id"]],
-                "shared_with": [other for other in claimed_by[pos] if other != user.object_id],
+                "shared_with": [users[other][1].object_id for other in claimed_by[pos] if users[other][1] is not user],
             })
             under_review.add(pos)
             continue
@@ -287,7 +305,8 @@ def plan(desired, staff, *, match=MATCH_RULES, possible_duplicates="report", arc
             if found:
                 duplicate = {"object_id": user.object_id, "display_name": user.display_name, "email": email, "reason": reason,
                              "candidates": [staff[pos]["id"] for pos in found], "created": possible_duplicates == "create"}
-                under_review.update(found)
+                if possible_duplicates != "create":
+                    under_review.update(found)  # a person decides about these; created ones duplicate a synced staff member
                 break
         if duplicate:
             result["possible_duplicates"].append(duplicate)

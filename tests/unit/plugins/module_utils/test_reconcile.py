@@ -109,7 +109,7 @@ def test_match_order_can_put_display_name_before_name_and_email():
     current = [staff("1", "Ada", "Lovelace", "ada@x"), staff("2", "Countess", "Of Lovelace", "other@x")]
     desired = [user("o1", "Ada", "Lovelace", "ada@x", display_name="Countess of Lovelace")]
     assert plan_ok(desired, current)["update"][0]["id"] == "1"
-    reordered = plan_ok(desired, current, match=["display_name", "name_and_email"])
+    reordered = plan_ok(desired, current, match=["object_id", "display_name", "name_and_email"])
     assert reordered["update"][0]["id"] == "2" and reordered["update"][0]["rule"] == "display_name"
 
 
@@ -119,9 +119,21 @@ def test_a_rule_left_out_of_match_is_not_used():
     assert result["possible_duplicates"][0]["reason"] == "name"
 
 
-def test_unknown_match_rule_is_an_error_naming_the_allowed_rules():
-    with pytest.raises(CoconutEntraError, match="object_id, name_and_email, display_name"):
-        plan([], [], match=["email"])
+@pytest.mark.parametrize("match", [["object_id", "email"], ["object_id", "display_name", "display_name"]])
+def test_an_unknown_or_repeated_match_rule_is_an_error_naming_the_rules(match):
+    with pytest.raises(CoconutEntraError, match="object_id followed by name_and_email and/or display_name"):
+        plan([], [], match=match)
+
+
+@pytest.mark.parametrize("match", [[], ["name_and_email"], ["display_name", "object_id"]])
+def test_object_id_must_come_first_or_every_run_would_create_synced_users_again(match):
+    with pytest.raises(CoconutEntraError, match="object_id comes first"):
+        plan([], [], match=match)
+
+
+def test_object_id_alone_adopts_nobody():
+    result = plan_ok([user("o1", "Ada", "Lovelace", "ada@x")], [staff("1", "Ada", "Lovelace", "ada@x")], match=["object_id"])
+    assert result["update"] == [] and result["possible_duplicates"][0]["reason"] == "email"
 
 
 def test_rules_a_and_b_never_adopt_staff_synced_to_another_user():
@@ -480,3 +492,29 @@ def test_conflicts_and_possible_duplicates_alone_leave_the_plan_empty():
 def test_plan_accepts_desired_staff_as_plain_dicts():
     result = plan_ok([{"object_id": "o1", "display_name": "Ada", "fields": {"first_name": "Ada", "last_name": "L", "email": "a@x"}}], [])
     assert result["counts"]["create"] == 1
+
+
+def test_identical_candidates_are_shared_out_once_one_is_adopted_by_another_user():
+    # Two identical unsynced staff; Ada (rule A) takes one, so Countess Ada's rule B conflict resolves to the other one,
+    # exactly as the next run would see it.
+    current = [staff("1", "Ada", "Lovelace", "ada@x"), staff("2", "Ada", "Lovelace", "other@x")]
+    desired = [user("o1", "Ada", "Lovelace", "ada@x"), user("o2", "Augusta", "King", "ak@x", display_name="Ada Lovelace")]
+    result = plan_ok(desired, current)
+    assert result["conflicts"] == []
+    assert [(u["object_id"], u["id"], u["rule"]) for u in result["update"]] == [("o1", "1", "name_and_email"), ("o2", "2", "display_name")]
+
+
+def test_a_possible_duplicate_created_anyway_lets_archive_unsynced_duplicates_archive_the_old_record():
+    current = [staff("1", "Ada", "Lovelace", "ada@x")]
+    result = plan_ok([user("o1", "Ada", "Lovelace", "ada@x")], current, match=["object_id"], possible_duplicates="create",
+                     archive_unsynced_duplicates=True)
+    assert [c["object_id"] for c in result["create"]] == ["o1"]
+    assert [(a["id"], a["reason"]) for a in result["archive"]] == [("1", "unsynced_duplicate")]
+
+
+def test_candidates_of_a_reported_possible_duplicate_are_left_for_a_person_to_decide():
+    current = [staff("1", "Ada", "Lovelace", "ada@x", object_id="o1"), staff("2", "Augusta", "King", "ak@x")]
+    desired = [user("o1", "Ada", "Lovelace", "ada@x"), user("o2", "Augusta", "King", "augusta@x", display_name="Augusta Ada King")]
+    result = plan_ok(desired, current, archive_unsynced_duplicates=True)
+    assert result["possible_duplicates"][0]["candidates"] == ["2"]
+    assert result["archive"] == []
