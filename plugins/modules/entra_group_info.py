@@ -13,7 +13,7 @@ description:
     transitive, reading every page from Microsoft Graph.
   - A name that matches no group or several groups fails with the ids to choose from.
 author:
-  - coconut.entra contributors
+  - coconut.entra contributors (@coconut-entra)
 extends_documentation_fragment:
   - coconut.entra.entra
   - coconut.entra.coconut

@@ -17,7 +17,7 @@ description:
     M(coconut.entra.staff_sync) run sets the mapped fields back to Entra's values.
   - Staff are never deleted (Coconut has no delete); O(state=archived) archives.
 author:
-  - coconut.entra contributors
+  - coconut.entra contributors (@coconut-entra)
 extends_documentation_fragment:
   - coconut.entra.entra
   - coconut.entra.coconut

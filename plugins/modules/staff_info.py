@@ -14,7 +14,7 @@ description:
   - Also returns the duplicate sets already in Coconut - staff sharing an email, or a normalised first and last name -
     each saying which members are synced.
 author:
-  - coconut.entra contributors
+  - coconut.entra contributors (@coconut-entra)
 extends_documentation_fragment:
   - coconut.entra.entra
   - coconut.entra.coconut

@@ -24,7 +24,7 @@ description:
   - Check mode reads everything, writes nothing, and returns exactly the changes the real run would make; with
     C(--diff) it shows, per staff member, only the fields that change.
 author:
-  - coconut.entra contributors
+  - coconut.entra contributors (@coconut-entra)
 extends_documentation_fragment:
   - coconut.entra.entra
   - coconut.entra.coconut
@@ -201,6 +201,8 @@ report:
   type: dict
 """
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.coconut.entra.plugins.module_utils.common import (
@@ -242,6 +244,11 @@ def main():
         result = sync.run()
         if not module._diff:
             result.pop("diff")
+        if os.environ.get("COCONUT_ENTRA_BENCH"):
+            # tests/bench/run.py: this process's own peak memory and the time per phase.
+            import resource
+
+            result["bench"] = {"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1), "phases": sync.timings}
         return result
 
     module.exit_json(**run_guarded(module, sync))

@@ -12,7 +12,7 @@ description:
   - Creates a Coconut staff group (user group) by name, or updates its external id.
   - Coconut has no way to delete a staff group through its API, so there is no C(absent) state.
 author:
-  - coconut.entra contributors
+  - coconut.entra contributors (@coconut-entra)
 extends_documentation_fragment:
   - coconut.entra.entra
   - coconut.entra.coconut

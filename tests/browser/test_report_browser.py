@@ -137,7 +137,7 @@ def page(tmp_path_factory):
 
 def test_all_rows_show_and_injected_markup_stays_text(page):
     path, data = page
-    dom, _ = dump_dom(url_of(path))
+    dom, _unused = dump_dom(url_of(path))
     tab = UsersTab(dom)
     assert tab.root.get("data-ready") == "true"
     assert "data-pwned" not in tab.root, "a name or job title ran as script"
@@ -148,14 +148,14 @@ def test_all_rows_show_and_injected_markup_stays_text(page):
 
 
 def test_filter_from_the_url_shows_only_duplicates(page):
-    path, _ = page
+    path, _unused = page
     tab = UsersTab(dump_dom(url_of(path, "filter=duplicates"))[0])
     assert set(tab.rows) == DUPLICATES and tab.shown == len(DUPLICATES)
     assert tab.pressed == ["duplicates"]
 
 
 def test_search_from_the_url_matches_names_in_any_case(page):
-    path, _ = page
+    path, _unused = page
     tab = UsersTab(dump_dom(url_of(path, "q=LOVELACE"))[0])
     assert sorted(tab.rows) == ["101", "140"]
 
@@ -169,7 +169,7 @@ def test_archived_filter_and_search_combine(page):
 
 
 def test_typing_in_the_search_box_and_clicking_a_filter(page, tmp_path):
-    path, _ = page
+    path, _unused = page
     driver = """
     window.addEventListener("load", function () {
       var box = document.getElementById("users-search");
@@ -192,7 +192,7 @@ def test_typing_in_the_search_box_and_clicking_a_filter(page, tmp_path):
 
 
 def test_screenshots_for_people_to_look_at(page):
-    path, _ = page
+    path, _unused = page
     top = screenshot(url_of(path), ARTIFACTS / "report.png", size=(1400, 1000))
     # The whole page, as tall as it is, with the Users tab filtered to the duplicates.
     users = screenshot(url_of(path, "filter=duplicates"), ARTIFACTS / "report-users.png", size=(1400, 3000))
@@ -214,7 +214,7 @@ def test_ten_thousand_staff_render_within_seconds(tmp_path):
     records = KNOWN + branch_staff(10_000 - len(KNOWN), start=1000)
     path, data = write(tmp_path, records, name="big.html")
     runs = []
-    for _ in range(3):
+    for _unused in range(3):
         dom, seconds = dump_dom(url_of(path), budget_ms=10_000)
         runs.append((seconds, UsersTab(dom)))
     runs.sort(key=lambda run: run[0])

@@ -49,7 +49,7 @@ def test_staff_creates_a_hand_managed_member(site, tmp_path):
 
 
 def test_staff_updates_only_the_given_fields_and_archives(site, tmp_path):
-    first, _ = four_steps(site, tmp_path, "staff", {"email": "FrontDesk@mapleridge.example ", "job_title": "Front desk", "state": "archived"})
+    first, _unused = four_steps(site, tmp_path, "staff", {"email": "FrontDesk@mapleridge.example ", "job_title": "Front desk", "state": "archived"})
     assert first["diff"] == {"before": {"job_title": "Reception", "status": "active"}, "after": {"job_title": "Front desk", "status": "archived"}}
     desk = [s for s in site.state()["coconut"]["users"] if s["id"] == 108][0]
     assert desk["status"] == "archived" and desk["first_name"] == "Front"

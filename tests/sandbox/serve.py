@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The sandbox: Entra login, Microsoft Graph v1.0 and the Coconut API on 127.0.0.1.
 
     python3 tests/sandbox/serve.py --scenario FILE --vars-out FILE [--latency-ms N] [--port-base N]
@@ -565,7 +564,7 @@ class Sandbox:
         raise graph_error(400, "BadRequest", f"Resource not found for the segment '{head}'.")
 
     def graph_claims(self, authorization):
-        scheme, _, token = authorization.partition(" ")
+        scheme, _unused, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise graph_error(401, "InvalidAuthenticationToken", "Access token is empty.")
         try:
@@ -629,7 +628,7 @@ class Sandbox:
         return routes[resource](rest[0] if rest else None)
 
     def coconut_token(self, authorization):
-        scheme, _, value = authorization.partition(" ")
+        scheme, _unused, value = authorization.partition(" ")
         if scheme.lower() != "bearer" or not value:
             raise coconut_error(401, "token_invalid", "An API token is required: Authorization: Bearer <token>.")
         for token in self.coconut["api_tokens"]:
@@ -717,7 +716,7 @@ class GraphRequest:
         if raw is None:
             return 0
         try:
-            kind, _, offset = base64.urlsafe_b64decode(raw.encode() + b"==").decode().partition(":")
+            kind, _unused, offset = base64.urlsafe_b64decode(raw.encode() + b"==").decode().partition(":")
             if kind != "skip":
                 raise ValueError(kind)
             return int(offset)
@@ -814,7 +813,7 @@ class GraphRequest:
         if state is not None:
             return state
         clauses = self.filter_clauses({"id"})
-        record = {"kind": "groups", "wanted": [v for _, v in clauses] if clauses else None,
+        record = {"kind": "groups", "wanted": [v for _unused, v in clauses] if clauses else None,
                   "fields": self.select() or ["displayName", "description", "members"], "size": self.page_size()}
         record["snapshot"] = self.group_snapshot(record["wanted"])
         return self.delta_page(record, self.group_delta_items(record, None), 0)
@@ -1108,7 +1107,7 @@ class CoconutRequest:
         if self.method == "PATCH":
             if self.bulk:
                 raise coconut_error(400, "bulk_not_allowed", "The bulk extension applies to /users only.")
-            data, _ = self.document("users")
+            data, _unused = self.document("users")
             if data.get("id") is not None and str(data["id"]) != ident:
                 raise coconut_error(409, "id_mismatch", "data.id does not match the URL.", pointer="/data/id")
             return self.single_write(lambda d, p: self.update_user({**d, "id": ident}, p), 200)
@@ -1121,7 +1120,7 @@ class CoconutRequest:
         return user
 
     def single_write(self, write, status):
-        data, _ = self.document("users")
+        data, _unused = self.document("users")
         meta = self.body.get("meta") or {}
         try:
             user = write(data, "/data")
@@ -1226,7 +1225,7 @@ class CoconutRequest:
             items = [g for g in groups if (name is None or g.get("name") == name) and (ext is None or g.get("external_id") == ext)]
             return self.listing("user-groups", items, lambda g: self.group_view("user-groups", g), page, limit)
         if ident is None and self.method == "POST":
-            _, attributes = self.document("user-groups")
+            _unused, attributes = self.document("user-groups")
             self.validate_group(attributes, None, creating=True)
             record = {"id": _next_int(groups), "external_id": None, **attributes}
             sb.coconut["user_groups"] = [*groups, record]
@@ -1239,7 +1238,7 @@ class CoconutRequest:
         if self.method == "GET":
             return Reply(200, {"data": self.group_view("user-groups", record)}, content_type=JSONAPI)
         if self.method == "PATCH":
-            _, attributes = self.document("user-groups")
+            _unused, attributes = self.document("user-groups")
             self.validate_group(attributes, record["id"], creating=False)
             new = {**record, **attributes}
             sb.coconut["user_groups"] = [new if g is record else g for g in groups]
@@ -1285,7 +1284,7 @@ class CoconutRequest:
                 raise coconut_error(404, "not_found", "The Entra ID integration is not connected.")
             return Reply(200, {"data": {"type": "integrations", "id": "entra-id", "attributes": record}}, content_type=JSONAPI)
         if self.method == "PUT":
-            _, attributes = self.document("integrations")
+            _unused, attributes = self.document("integrations")
             if attributes.get("status", "connected") not in ("connected", "token_revoked"):
                 raise coconut_error(422, "invalid", "'status' must be connected or token_revoked.", pointer="/data/attributes/status")
             if "groups" in attributes and not isinstance(attributes["groups"], list):
@@ -1313,7 +1312,7 @@ class CoconutRequest:
         if ident is None and self.method == "GET":
             return Reply(200, {"data": [view(t) for t in tokens if not t.get("revoked")]}, content_type=JSONAPI)
         if ident is None and self.method == "POST":
-            _, attributes = self.document("api-tokens")
+            _unused, attributes = self.document("api-tokens")
             if set(attributes) - {"name"}:
                 raise coconut_error(422, "unknown_attribute", "Only 'name' may be given.", pointer="/data/attributes")
             value = secrets.token_urlsafe(32)
@@ -1447,7 +1446,7 @@ class Handler(BaseHTTPRequestHandler):
             auth = self.headers.get("Authorization", "")
             if auth.lower().startswith("basic ") and "client_secret" not in form:
                 try:
-                    client_id, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
+                    client_id, _unused, secret = base64.b64decode(auth[6:]).decode().partition(":")
                 except ValueError:
                     raise login_error(401, "invalid_client", 7000216, "The Basic authorization header is malformed.",
                                       sandbox.urls["login"]) from None
@@ -1554,8 +1553,8 @@ def main(argv=None):
         thread.start()
 
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_unused: stop.set())
+    signal.signal(signal.SIGINT, lambda *_unused: stop.set())
     write_atomically(vars_path, yaml.safe_dump(sandbox.vars(), sort_keys=False))
     print(f"sandbox ready in {time.monotonic() - started:.2f}s: login {sandbox.urls['login']}, graph {sandbox.urls['graph']}, "
           f"coconut {sandbox.urls['coconut']}", file=sys.stderr, flush=True)

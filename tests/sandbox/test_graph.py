@@ -69,7 +69,7 @@ def test_members_page_by_100_by_default_with_full_nextlinks(api_for):
 def test_members_top_sets_the_page_size(api_for, top, pages):
     api = api_for(big_group_scenario(250))
     group = api.sandbox.state()["entra"]["groups"][0]["id"]
-    items, counted, _ = api.graph_all(f"/v1.0/groups/{group}/members/microsoft.graph.user?$top={top}&$select=id")
+    items, counted, _unused = api.graph_all(f"/v1.0/groups/{group}/members/microsoft.graph.user?$top={top}&$select=id")
     assert counted == pages and len(items) == 250
 
 
@@ -86,7 +86,7 @@ def test_bad_skiptoken_is_400(demo):
 
 
 def test_members_without_cast_are_typed_and_list_nested_groups(api_for):
-    scenario, outer, ada, _, inner = nested_scenario()
+    scenario, outer, ada, _unused, inner = nested_scenario()
     api = api_for(scenario)
     members = api.graph(f"/v1.0/groups/{outer}/members").json()["value"]
     assert [(m["@odata.type"], m["id"]) for m in members] == [("#microsoft.graph.user", ada["id"]), ("#microsoft.graph.group", inner)]
@@ -146,9 +146,9 @@ def test_users_delta_pages_then_answers_only_changes(api_for):
     assert "$deltatoken=" in delta_link
     users = scenario["entra"]["users"]
     api.sandbox.patch_entra({"users": {"update": [{"id": users[0]["id"], "accountEnabled": False}], "remove": [users[1]["id"]]}})
-    changes, _, last = api.graph_all(delta_link)
+    changes, _unused, last = api.graph_all(delta_link)
     assert {c["id"]: c.get("accountEnabled", c.get("@removed")) for c in changes} == {users[0]["id"]: False, users[1]["id"]: {"reason": "changed"}}
-    nothing, _, _ = api.graph_all(last["@odata.deltaLink"])
+    nothing, _unused, _unused = api.graph_all(last["@odata.deltaLink"])
     assert nothing == []
 
 
@@ -158,22 +158,22 @@ def test_groups_delta_reports_members_added_and_removed(api_for):
     scenario["entra"]["groups"][0]["members"] = [u["id"] for u in users[:3]]
     api = api_for(scenario)
     group = scenario["entra"]["groups"][0]["id"]
-    items, _, last = api.graph_all(f"/v1.0/groups/delta?$filter=id eq '{group}'&$select=members")
+    items, _unused, last = api.graph_all(f"/v1.0/groups/delta?$filter=id eq '{group}'&$select=members")
     assert [m["id"] for m in items[0]["members@delta"]] == [u["id"] for u in users[:3]]
     members = [users[0]["id"], users[2]["id"], users[3]["id"]]
     api.sandbox.patch_entra({"groups": {"update": [{"id": group, "members": members}]}})
-    changes, _, last = api.graph_all(last["@odata.deltaLink"])
+    changes, _unused, last = api.graph_all(last["@odata.deltaLink"])
     delta = changes[0]["members@delta"]
     assert {m["id"]: m.get("@removed") for m in delta} == {users[3]["id"]: None, users[1]["id"]: {"reason": "changed"}}
     assert all(m["@odata.type"] == "#microsoft.graph.user" for m in delta)
-    unchanged, _, _ = api.graph_all(last["@odata.deltaLink"])
+    unchanged, _unused, _unused = api.graph_all(last["@odata.deltaLink"])
     assert unchanged == []
 
 
 def test_groups_delta_splits_a_big_membership_over_repeated_group_entries(api_for):
     api = api_for(make_scenario(users=7, entra={"delta_members_per_item": 3}))
     group = api.sandbox.state()["entra"]["groups"][0]["id"]
-    items, _, _ = api.graph_all(f"/v1.0/groups/delta?$filter=id eq '{group}'&$select=members")
+    items, _unused, _unused = api.graph_all(f"/v1.0/groups/delta?$filter=id eq '{group}'&$select=members")
     assert [len(i["members@delta"]) for i in items] == [3, 3, 1] and {i["id"] for i in items} == {group}
 
 
@@ -181,9 +181,9 @@ def test_a_deleted_member_is_removed_with_reason_deleted(api_for):
     scenario = make_scenario(users=2)
     api = api_for(scenario)
     group, gone = scenario["entra"]["groups"][0]["id"], scenario["entra"]["users"][1]["id"]
-    _, _, last = api.graph_all(f"/v1.0/groups/delta?$filter=id eq '{group}'&$select=members")
+    _unused, _unused, last = api.graph_all(f"/v1.0/groups/delta?$filter=id eq '{group}'&$select=members")
     api.sandbox.patch_entra({"users": {"remove": [gone]}})
-    changes, _, _ = api.graph_all(last["@odata.deltaLink"])
+    changes, _unused, _unused = api.graph_all(last["@odata.deltaLink"])
     assert changes[0]["members@delta"] == [{"@odata.type": "#microsoft.graph.user", "id": gone, "@removed": {"reason": "deleted"}}]
 
 
@@ -191,7 +191,7 @@ def test_a_deleted_member_is_removed_with_reason_deleted(api_for):
 def test_stale_delta_token_is_410_sync_state_not_found(api_for, make_stale):
     scenario = make_scenario(users=2)
     api = api_for(scenario)
-    _, _, last = api.graph_all("/v1.0/users/delta")
+    _unused, _unused, last = api.graph_all("/v1.0/users/delta")
     link = last["@odata.deltaLink"]
     if make_stale == "unknown":
         link = link.split("$deltatoken=")[0] + "$deltatoken=not-a-token"

@@ -79,7 +79,7 @@ def test_msal_gets_a_token_with_a_registered_certificate(api_for):
 
 
 def test_certificate_not_registered_is_refused_with_700027(api_for):
-    _, registered, _ = make_certificate("registered")
+    _unused, registered, _unused = make_certificate("registered")
     key_pem, cert_pem, thumbprint = make_certificate("other")
     api = api_for(make_scenario(certificates=[registered]))
     result = acquire(msal_app(api, cert_credential(key_pem, cert_pem, thumbprint)))
@@ -87,7 +87,7 @@ def test_certificate_not_registered_is_refused_with_700027(api_for):
 
 
 def test_assertion_for_another_audience_is_refused(api_for):
-    key_pem, cert_pem, _ = make_certificate()
+    key_pem, cert_pem, _unused = make_certificate()
     api = api_for(make_scenario(certificates=[cert_pem]))
     now = int(time.time())
     claims = {"aud": "https://login.microsoftonline.com/x/oauth2/v2.0/token", "iss": api.vars["entra_client_id"],
@@ -135,8 +135,8 @@ def test_unknown_tenant_is_90002_on_discovery_and_token(api):
 
 
 def test_missing_credential_and_bad_scope_are_refused(api):
-    no_credential = api.request("POST", api.token_url(), data={"grant_type": "client_credentials", "client_id": api.vars["entra_client_id"],
-                                                                "scope": "https://graph.microsoft.com/.default"})
+    form = {"grant_type": "client_credentials", "client_id": api.vars["entra_client_id"], "scope": "https://graph.microsoft.com/.default"}
+    no_credential = api.request("POST", api.token_url(), data=form)
     bad_scope = api.login(scope="User.Read")
     assert no_credential.status_code == 401 and no_credential.json()["error_codes"] == [7000216]
     assert bad_scope.status_code == 400 and bad_scope.json()["error"] == "invalid_scope"

@@ -76,7 +76,7 @@ def test_a_bad_scenario_fails_fast_with_a_message(tmp_path):
     scenario = tmp_path / "bad.yml"
     scenario.write_text("coconut: {}\n")
     result = subprocess.run([sys.executable, str(SERVE), "--scenario", str(scenario), "--vars-out", str(tmp_path / "v.yml")],
-                            capture_output=True, text=True, timeout=30)
+                            capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode != 0 and "tenant_id" in result.stderr and not (tmp_path / "v.yml").exists()
 
 
@@ -118,7 +118,7 @@ def coconut_get(sandbox, path="/api/v2/users"):
 
 def test_fault_fires_after_n_matches_for_t_times_then_serves_normally(sandbox):
     sandbox.faults([{"service": "coconut", "method": "GET", "path": r"/users\?page=", "status": 503, "after": 1, "times": 2}])
-    statuses = [coconut_get(sandbox, "/api/v2/users?page=1").status_code for _ in range(5)]
+    statuses = [coconut_get(sandbox, "/api/v2/users?page=1").status_code for _unused in range(5)]
     assert statuses == [200, 503, 503, 200, 200]
     assert coconut_get(sandbox, "/api/v2/users").status_code == 200  # the regex needs the query
     assert [r["status"] for r in sandbox.requests()] == [200, 503, 503, 200, 200, 200]
@@ -126,9 +126,9 @@ def test_fault_fires_after_n_matches_for_t_times_then_serves_normally(sandbox):
 
 def test_fault_default_times_is_one_and_an_empty_list_clears(sandbox):
     sandbox.faults([{"service": "coconut", "path": "users", "status": 500}])
-    assert [coconut_get(sandbox).status_code for _ in range(2)] == [500, 200]
+    assert [coconut_get(sandbox).status_code for _unused in range(2)] == [500, 200]
     sandbox.faults([{"service": "coconut", "path": "users", "status": 500, "times": None}])
-    assert [coconut_get(sandbox).status_code for _ in range(3)] == [500, 500, 500]
+    assert [coconut_get(sandbox).status_code for _unused in range(3)] == [500, 500, 500]
     sandbox.faults([])
     assert coconut_get(sandbox).status_code == 200
 
@@ -201,7 +201,7 @@ def test_latency_delays_each_response_without_serialising_them(start_sandbox):
     coconut_get(running)  # warm up: TLS handshake and imports
     started = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(6) as pool:
-        statuses = list(pool.map(lambda _: coconut_get(running).status_code, range(6)))
+        statuses = list(pool.map(lambda _unused: coconut_get(running).status_code, range(6)))
     elapsed = time.monotonic() - started
     print(f"6 parallel requests with 300 ms latency: {elapsed:.2f} s")
     assert statuses == [200] * 6 and 0.3 <= elapsed < 1.2

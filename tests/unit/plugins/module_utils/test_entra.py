@@ -34,7 +34,8 @@ def user(n, **extra):
     return record
 
 
-def scenario(users=3, roles=ALL_ROLES, groups=None, **app_extra):
+def scenario(users=3, roles=None, groups=None, **app_extra):
+    roles = ALL_ROLES if roles is None else roles
     people = [user(n) for n in range(1, users + 1)]
     app = {"app_id": APP_ID, "id": APP_OBJECT_ID, "roles": list(roles), "certificates": [CERT_PEM],
            "secrets": [{"key_id": SECRET_ID, "text": SECRET, "end": "2099-01-01T00:00:00Z"}]}

@@ -184,12 +184,12 @@ def test_concurrent_requests_share_one_client_and_count_exactly(stub):
 
     def work():
         try:
-            for _ in range(10):
+            for _unused in range(10):
                 http.request("GET", "users")
         except Exception as exc:  # noqa: BLE001 - collected for the assertion below
             errors.append(exc)
 
-    threads = [threading.Thread(target=work) for _ in range(8)]
+    threads = [threading.Thread(target=work) for _unused in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -76,7 +76,9 @@ OPTIONS = {
 }
 
 
-def report(check_mode=True, plan=PLAN, staff_before=STAFF, **kwargs):
+def report(check_mode=True, plan=None, staff_before=None, **kwargs):
+    plan = PLAN if plan is None else plan
+    staff_before = STAFF if staff_before is None else staff_before
     return build_report_data(site=SITE, groups=GROUPS, check_mode=check_mode, plan=plan, staff_before=staff_before,
                              generated_at=WHEN, options=OPTIONS, **kwargs)
 
