@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 import threading
+import time
+from contextlib import contextmanager
 
 from ansible_collections.coconut.entra.plugins.module_utils.diff import plan_changes, render_diff
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
@@ -82,6 +84,16 @@ class Sync:
         self.options = options
         self.check_mode = check_mode
         self.warn = warn or (lambda msg: None)
+        self.timings = {}
+
+    @contextmanager
+    def phase(self, name):
+        """Time one phase (read, plan, apply...); the benchmark reads these."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = round(self.timings.get(name, 0) + time.perf_counter() - started, 3)
 
     def validate(self):
         """Everything that can be checked without the network; raises before anything is read."""
@@ -183,9 +195,12 @@ class Sync:
     def run(self):
         from ansible_collections.coconut.entra.plugins.module_utils.reconcile import plan_is_empty
 
-        self.validate()
-        self.read()
-        plan = self.plan()
+        with self.phase("validate"):
+            self.validate()
+        with self.phase("read"):
+            self.read()
+        with self.phase("plan"):
+            plan = self.plan()
         staff_by_id = {s["id"]: s for s in self.staff}
         changes = plan_changes(plan, staff_by_id)
         counts = dict(plan["counts"])
@@ -227,7 +242,8 @@ class Sync:
         if not self.check_mode and not empty:
             from ansible_collections.coconut.entra.plugins.module_utils.apply import apply_plan
 
-            result["applied"] = apply_plan(self.coconut, plan, send_invite=bool(self.options.get("send_invite")))
+            with self.phase("apply"):
+                result["applied"] = apply_plan(self.coconut, plan, send_invite=bool(self.options.get("send_invite")))
             # The report shows Coconut as it is now, not as predicted; read only when a report is asked for.
             staff_after = self.coconut.list_staff() if self.options.get("report") else None
         if self.options.get("report"):
