@@ -19,8 +19,9 @@ PAGE_LIMIT = 500  # the API's largest page
 BULK_LIMIT = 100  # the API's largest bulk document
 
 _TOKEN_ERRORS = {
-    "token_revoked": "the Coconut API token was revoked: run rotate_token.yml (or issue a new token in Coconut and reconnect "
-                     "with connect.yml)",
+    # A revoked token cannot authorise its own rotation: the way back is a new token issued in Coconut.
+    "token_revoked": "the Coconut API token was revoked: issue a new API token in Coconut, put it in coconut_api_token (your "
+                     "credentials file), and run connect.yml; rotate_token.yml keeps tokens fresh before that happens",
     "token_invalid": "the Coconut API token is not valid: check coconut_api_token (the token value, for the site in coconut_url)",
 }
 

@@ -40,7 +40,8 @@ PERMISSION_GROUP_MEMBERS = "GroupMember.Read.All (and User.Read.All for member p
 PERMISSION_USERS = "User.Read.All"
 PERMISSION_APPLICATION = "Application.ReadWrite.OwnedBy"
 _GRANT = ("grant the application permission %s to the app registration (API permissions > Add a permission > "
-          "Microsoft Graph > Application permissions) and grant admin consent for the tenant")
+          "Microsoft Graph > Application permissions) and grant admin consent for the tenant, then run connect.yml to "
+          "verify every permission the sync needs")
 
 _APP_PORTAL = "Entra admin center > App registrations > your app > Certificates & secrets"
 

@@ -294,8 +294,6 @@ def test_sync_with_a_revoked_token_names_the_fix(site, tmp_path):
     assert writes(site) == []
 
 
-@pytest.mark.xfail(reason="EntraClient's 403 message (plugins/module_utils/entra.py, _GRANT) names the permission and admin "
-                          "consent but not connect.yml; the fix belongs in the client", strict=False)
 def test_sync_with_revoked_consent_names_the_permission_and_connect(site, tmp_path):
     site.patch_entra({"applications": {"update": [{"app_id": branch.APP, "roles": ["Application.ReadWrite.OwnedBy"]}]}})
     result = sync(site, tmp_path, check=False)

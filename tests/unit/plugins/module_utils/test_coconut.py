@@ -224,7 +224,8 @@ def test_api_token_lifecycle_and_whoami(sandbox):
 def test_a_revoked_token_says_rotate_or_reconnect(sandbox):
     with pytest.raises(CoconutEntraError) as caught:
         coconut(sandbox, api_token=REVOKED).list_staff()
-    assert caught.value.msg.startswith("the Coconut API token was revoked: run rotate_token.yml")
+    assert caught.value.msg.startswith("the Coconut API token was revoked: issue a new API token in Coconut")
+    assert "connect.yml" in caught.value.msg
     assert "connect.yml" in caught.value.msg and caught.value.details["code"] == "token_revoked"
     assert REVOKED not in str(caught.value) and REVOKED not in repr(caught.value.details)
 
