@@ -57,9 +57,17 @@ def _resolve_user_groups(client, plan, done):
     ids = {}
     for name in names:
         if name not in existing:
-            group = client.create_user_group(name)
-            existing[name] = group["id"]
-            done["user_groups_created"].append({"id": group["id"], "name": name})
+            try:
+                group = client.create_user_group(name)
+            except CoconutEntraError:
+                # Another run may have made it since we listed (Coconut answers 422 "taken"): use theirs.
+                made = next((g["id"] for g in client.list_user_groups() if g.get("name") == name), None)
+                if made is None:
+                    raise
+                existing[name] = made
+            else:
+                existing[name] = group["id"]
+                done["user_groups_created"].append({"id": group["id"], "name": name})
         ids[NEW_GROUP + name] = existing[name]
     return ids
 
