@@ -198,8 +198,7 @@ class Mapping:
         """field -> (value, None) or (None, error message)."""
         try:
             context = self._all_fields.new_context({"user": user})
-            for _ in self._all_fields.root_render_func(context):
-                pass
+            list(self._all_fields.root_render_func(context))  # the assignments produce no output
             values = context.vars
         except Exception:  # noqa: BLE001 - some expression failed for this user: evaluate one by one below to say which
             values = None

@@ -318,7 +318,7 @@ def _plan(desired, staff, match, possible_duplicates, archive_threshold, force_a
             under_review.update(outcome[2])
             continue
         if outcome:
-            _, rule, pos = outcome
+            rule, pos = outcome[1], outcome[2]
             update = _update(user, staff[pos], rule, index.synced[pos])
             after_by_pos[pos] = update["after"] if update else {}
             if update:
@@ -343,7 +343,7 @@ def _plan(desired, staff, match, possible_duplicates, archive_threshold, force_a
         fields["integration"] = {"source": SOURCE, "object_id": user.object_id}
         result["create"].append({"object_id": user.object_id, "display_name": user.display_name, "fields": fields})
 
-    in_scope = {key for key, _ in users} | skipped_keys
+    in_scope = {entry[0] for entry in users} | skipped_keys
     archived = set()
     for pos, object_key in enumerate(index.object_keys):
         if object_key is not None and object_key not in in_scope and _is_active(staff[pos]):
