@@ -788,7 +788,8 @@ class GraphRequest:
             fields = self.select() or GROUP_DEFAULT_PROPERTIES
             return Reply(200, {"@odata.context": f"{self.base}/$metadata#groups/$entity", **self.group_view(group, fields, False)},
                          content_type=GRAPH_JSON)
-        if parts[1] not in ("members", "transitiveMembers") or len(parts) > 3 or (len(parts) == 3 and parts[2] != "microsoft.graph.user"):
+        # `graph.` is Graph's alias of the `microsoft.graph.` namespace; Microsoft's SDK casts with it.
+        if parts[1] not in ("members", "transitiveMembers") or len(parts) > 3 or (len(parts) == 3 and parts[2] not in ("microsoft.graph.user", "graph.user")):
             raise graph_error(400, "BadRequest", f"Resource not found for the segment '{'/'.join(parts[1:])}'.")
         cast = len(parts) == 3
         fields = self.select(sb.user_properties if cast else None) or USER_DEFAULT_PROPERTIES
@@ -1356,6 +1357,7 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "coconut-entra-sandbox"
     sys_version = ""
     timeout = 600
+    disable_nagle_algorithm = True  # headers and body go out as separate writes: without this, delayed ACKs add ~20-40 ms
 
     def setup(self):
         # TLS handshake in the connection's own thread, so one slow client never stalls accept().
