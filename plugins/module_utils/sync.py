@@ -16,6 +16,7 @@ from contextlib import contextmanager
 
 from ansible_collections.coconut.entra.plugins.module_utils.diff import plan_changes, render_diff
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
+from ansible_collections.coconut.entra.plugins.module_utils.reconcile import check_match
 
 ROLE_CODES = {5: "Contact Centre", 10: "Staff", 13: "Staff Plus", 15: "Staff Advanced", 20: "Manager", 30: "Admin"}
 GROUP_KEYS = ("group", "user_group", "role", "locations")
@@ -103,12 +104,8 @@ class Sync:
         self.groups = parse_groups(opts["groups"])
         self.mapping = Mapping(opts.get("mapping") or {})
         self.threshold = check_threshold(opts.get("archive_threshold", "10%"))
-        match = opts.get("match") or ["object_id", "name_and_email", "display_name"]
-        allowed = ("object_id", "name_and_email", "display_name")
-        bad = [rule for rule in match if rule not in allowed]
-        if bad or len(set(match)) != len(match):
-            raise CoconutEntraError("coconut_match must list rules from %s, each once; got %s" % (", ".join(allowed), match))
-        self.match = tuple(match)
+        # The planner's own check, here so that a bad order fails before anything is read.
+        self.match = check_match(opts.get("match") or ["object_id", "name_and_email", "display_name"])
 
     def read(self):
         """Read Entra and Coconut; the Coconut read runs beside the Graph reads."""

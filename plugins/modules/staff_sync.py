@@ -63,7 +63,10 @@ options:
     type: dict
     default: {}
   match:
-    description: The match rules, in order.
+    description:
+      - The match rules, in order. C(object_id) must come first (a synced staff member is found only by its stored
+        object id, so without it every run would create a second one); C(name_and_email) (rule A) and
+        C(display_name) (rule B) may follow in either order, or be left out.
     type: list
     elements: str
     choices: [object_id, name_and_email, display_name]

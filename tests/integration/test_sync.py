@@ -248,3 +248,19 @@ def test_numeric_user_group_ids_in_coconut_are_not_rewritten(start_sandbox, tmp_
     assert result.rc == 0, result.output
     colleagues = [c for c in result.sync["changes"] if (c["display_name"] or "").endswith("Colleague")]
     assert colleagues == [], "the same group id as a number and as a string is no change"
+
+
+def test_match_order_without_object_id_first_fails_before_any_request(site, tmp_path):
+    site.clear_requests()
+    result = sync(site, tmp_path, coconut_match=["display_name", "object_id"])
+    assert result.rc != 0
+    assert "object_id" in result.output
+    assert site.requests() == []
+
+
+def test_match_rules_can_be_narrowed(site, tmp_path):
+    result = sync(site, tmp_path, check=True, coconut_match=["object_id", "name_and_email"])
+    assert result.rc == 0, result.output
+    assert not [c for c in result.sync["changes"] if c["display_name"] == "Grace Hopper"], "without rule B she is not adopted"
+    grace = [d for d in result.sync["possible_duplicates"] if d["display_name"] == "Grace Hopper"]
+    assert grace and grace[0]["reason"] == "name", "her hand-made record with the same name makes her a possible duplicate"

@@ -154,7 +154,7 @@ def test_a_revoked_token_stops_the_apply_with_that_message(sandbox):
     sandbox.patch_coconut({"api_tokens": {"update": [{"id": "t1", "revoked": True}]}})
     with pytest.raises(CoconutEntraError) as caught:
         apply_plan(coconut(sandbox), plan(create=[create(n) for n in range(3)]))
-    assert caught.value.msg.startswith("the Coconut API token was revoked: run rotate_token.yml")
+    assert caught.value.msg.startswith("the Coconut API token was revoked: issue a new API token in Coconut")
     assert TOKEN not in str(caught.value) and TOKEN not in repr(caught.value.details)
 
 
