@@ -292,8 +292,12 @@ class EntraClient:
         exact = [g for g in found if g.get("displayName") == name]
         matches = exact or found
         if not matches:
+            hint = ""
+            if re.fullmatch(r"[0-9a-fA-F-]{16,}", name) and "-" in name:
+                # Hex and dashes but not 8-4-4-4-12: meant as an object id, mistyped; it was looked up as a name.
+                hint = "; it looks like a mistyped object id: a group's Object ID has 8-4-4-4-12 hex digits"
             raise CoconutEntraError(f"no Entra group named '{name}': check the spelling in entra_groups (names match exactly), "
-                                    "or use the group's object id", group=name)
+                                    f"or use the group's object id{hint}", group=name)
         if len(matches) > 1:
             ids = ", ".join(g["id"] for g in matches)
             raise CoconutEntraError(f"{len(matches)} Entra groups are named '{name}' (ids {ids}): name the one to sync by its object id "
