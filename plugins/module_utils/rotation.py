@@ -184,8 +184,8 @@ def add_entra_secret(client, make_client, app_object_id, display_name, end_datet
     try:
         attempts, waited = 0, 0.0
         if wait:
-            _token, attempts, waited = wait_until_accepted(lambda: make_client(new["secretText"]).token(), timeout=wait_timeout,
-                                                      sleep=sleep, clock=clock)
+            _token, attempts, waited = wait_until_accepted(lambda: make_client(new["secretText"]).token(),
+                                                           timeout=wait_timeout, sleep=sleep, clock=clock)
             step = "prove the sync's Graph reads with the new client secret"
             prover = make_client(new["secretText"])
             for permission in prove_permissions:

@@ -19,7 +19,7 @@ description:
   - O(state=absent) revokes the token O(id). It refuses to revoke the token the module itself signs in with.
   - This is the building block of C(rotate_token.yml); see that playbook for a rotation with no downtime.
 author:
-  - coconut.entra contributors
+  - coconut.entra contributors (@coconut-entra)
 extends_documentation_fragment:
   - coconut.entra.entra
   - coconut.entra.coconut

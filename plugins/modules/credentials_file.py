@@ -23,7 +23,7 @@ description:
   - "No value appears in the result, in a message or in a log line, only the names of the variables. Still set
     C(no_log: true) on the task, so that Ansible does not show the arguments when C(DISPLAY_ARGS_TO_STDOUT) is on."
 author:
-  - coconut.entra contributors
+  - coconut.entra contributors (@coconut-entra)
 attributes:
   action:
     support: full

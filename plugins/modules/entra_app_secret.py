@@ -23,7 +23,7 @@ description:
   - The app needs the Graph application permission C(Application.ReadWrite.OwnedBy) and must be an owner of its own
     registration.
 author:
-  - coconut.entra contributors
+  - coconut.entra contributors (@coconut-entra)
 extends_documentation_fragment:
   - coconut.entra.entra
   - coconut.entra.coconut

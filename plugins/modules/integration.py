@@ -22,7 +22,7 @@ description:
     no longer does. Staff are not touched and keep their synced marks, so a later connect and
     sync pick them up again without duplicates.
 author:
-  - coconut.entra contributors
+  - coconut.entra contributors (@coconut-entra)
 extends_documentation_fragment:
   - coconut.entra.entra
   - coconut.entra.coconut

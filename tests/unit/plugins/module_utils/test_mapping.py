@@ -17,14 +17,14 @@ ADA = {"id": "o-ada", "displayName": "Ada Lovelace", "givenName": "Ada", "surnam
        "businessPhones": ["+1 555 0100"], "preferredLanguage": "en-GB", "country": "CA"}
 
 
-def mapped(overrides=None, user=ADA):
-    fields, errors = Mapping(overrides).map_user(user)
+def mapped(overrides=None, user=None):
+    fields, errors = Mapping(overrides).map_user(ADA if user is None else user)
     assert errors == []
     return fields
 
 
-def errors_of(overrides, user=ADA):
-    return Mapping(overrides).map_user(user)[1]
+def errors_of(overrides, user=None):
+    return Mapping(overrides).map_user(ADA if user is None else user)[1]
 
 
 def config_error(overrides):

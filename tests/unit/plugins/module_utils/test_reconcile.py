@@ -417,8 +417,8 @@ def test_archive_unsynced_duplicates_archives_unsynced_staff_sharing_email_or_na
                staff("4", "Unrelated", "Person", "u@x"),
                staff("5", "Ada", "Lovelace", "ada@x", status="archived")]  # already archived
     result = plan_ok([user("o1", "Ada", "Lovelace", "ada@x")], current, archive_unsynced_duplicates=True)
-    assert [(a["id"], a["reason"], a["object_id"]) for a in result["archive"]] == [("2", "unsynced_duplicate", None),
-                                                                                    ("3", "unsynced_duplicate", None)]
+    archived = [(a["id"], a["reason"], a["object_id"]) for a in result["archive"]]
+    assert archived == [("2", "unsynced_duplicate", None), ("3", "unsynced_duplicate", None)]
 
 
 def test_archive_unsynced_duplicates_is_off_by_default():

@@ -149,7 +149,7 @@ def test_every_desired_user_lands_in_exactly_one_outcome(case):
 @given(scenario)
 def test_no_user_is_both_created_and_matched(case):
     desired, staff, opts, mask = case
-    result, _ = planned(desired, staff, opts, mask)
+    result, _unused = planned(desired, staff, opts, mask)
     assert not {c["object_id"] for c in result["create"]} & {u["object_id"] for u in result["update"]}
 
 
@@ -191,7 +191,7 @@ def test_only_synced_active_staff_out_of_scope_are_archived_as_out_of_scope(case
 @given(scenario)
 def test_unsynced_staff_change_only_when_adopted_or_archived_as_duplicates(case):
     desired, staff, opts, mask = case
-    result, _ = planned(desired, staff, opts, mask)
+    result, _unused = planned(desired, staff, opts, mask)
     by_id = {member["id"]: member for member in staff}
     for item in result["update"]:
         assert item["adopt"] == (not is_synced(by_id[item["id"]]))
@@ -206,7 +206,7 @@ def test_unsynced_staff_change_only_when_adopted_or_archived_as_duplicates(case)
 @given(scenario)
 def test_updates_carry_only_changed_fields_and_creates_are_marked_synced(case):
     desired, staff, opts, mask = case
-    result, _ = planned(desired, staff, opts, mask)
+    result, _unused = planned(desired, staff, opts, mask)
     by_id = {member["id"]: member for member in staff}
     for item in result["update"]:
         assert item["before"] and set(item["before"]) == set(item["after"])
