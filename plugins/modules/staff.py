@@ -22,11 +22,7 @@ extends_documentation_fragment:
   - coconut.entra.entra
   - coconut.entra.coconut
   - coconut.entra.attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
+  - coconut.entra.attributes.check_diff_full
 options:
   id:
     description: The Coconut staff id.

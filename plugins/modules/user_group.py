@@ -17,11 +17,7 @@ extends_documentation_fragment:
   - coconut.entra.entra
   - coconut.entra.coconut
   - coconut.entra.attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
+  - coconut.entra.attributes.check_diff_full
 options:
   name:
     description: The staff group's name, compared exactly.
