@@ -9,17 +9,20 @@ with /srv/coconut-inventory replaced by the working directory. ```console az blo
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
 import subprocess
+import textwrap
 from pathlib import Path
 
 import pytest
 import yaml
 
 from .collection import build_tarball, user_env
-from .example_sites import SITES, point_at_sandboxes, staff_by_name, start_sites
+from .example_sites import CLIENT, SITES, point_at_sandboxes, staff_by_name, start_sites
+from .playbook import VENV_BIN
 
 pytestmark = pytest.mark.integration
 
@@ -144,3 +147,23 @@ def test_every_command_of_the_guide_runs_against_the_sandbox(start_sandbox, tmp_
         assert vault.read_text().startswith("$ANSIBLE_VAULT"), "%s is no longer encrypted" % vault
     log = (home / "coconut-sync.log").read_text()
     assert "PLAY RECAP" in log and "failed=0" in log and "failed=1" not in log
+
+    # The AWX wrapper playbook imports the installed one.
+    (wrapper,) = [textwrap.dedent(b) for b in re.findall(r"```yaml\n(.*?)^\s*```", GUIDE.read_text(), re.MULTILINE | re.DOTALL)
+                  if "import_playbook" in b]
+    (work / "sync.yml").write_text(wrapper)
+    awx = run("ansible-playbook sync.yml -i inventory --vault-password-file ~/.coconut-vault-pass --check", work, env)
+    assert awx.returncode == 0, awx.stdout + awx.stderr
+    assert "Reconcile staff with the selected Entra groups" in awx.stdout
+
+    # The certificate made by the guide's openssl command signs in once it is on the app (the `az ... --cert` step).
+    certificate, key = (work / "coconut-sync.crt").read_text(), (work / "coconut-sync.key").read_text()
+    sites.main.patch_entra({"applications": {"update": [{"app_id": CLIENT, "certificates": [certificate]}]}})
+    args = {"groups": ["Coconut - Tellers"], "entra_client_certificate": certificate, "entra_client_private_key": key,
+            "entra_tenant_id": sites.main.vars["entra_tenant_id"], "entra_client_id": CLIENT, "ca_path": str(sites.ca_bundle),
+            "entra_authority_host": sites.main.vars["entra_authority_host"], "entra_graph_url": sites.main.vars["entra_graph_url"]}
+    signed_in = subprocess.run([str(VENV_BIN / "ansible"), "localhost", "-m", "coconut.entra.entra_group_info",
+                                "-a", json.dumps(args), "-e", "ansible_python_interpreter=%s" % (VENV_BIN / "python")],
+                               cwd=work, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert signed_in.returncode == 0, signed_in.stdout + signed_in.stderr
+    assert "Ada Lovelace" in signed_in.stdout
