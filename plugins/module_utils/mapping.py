@@ -98,6 +98,12 @@ def _parse(env, source):
     return expr
 
 
+def _unknown_names(expr):
+    """Names other than `user` and `dict` an expression reads: each would be undefined, which maps to null."""
+    names = [expr] if isinstance(expr, nodes.Name) else list(expr.find_all(nodes.Name))  # find_all skips the root
+    return sorted({node.name for node in names if node.ctx == "load"} - {"user", "dict"})
+
+
 def _referenced_attributes(expr):
     """The Graph attributes `expr` reads from `user`, or None when it reads `user` dynamically."""
     found = set()
@@ -173,6 +179,12 @@ class Mapping:
             except jinja2.TemplateSyntaxError as exc:
                 raise CoconutEntraError(f"coconut_staff_mapping.{field}: the expression {source!r} does not compile: {exc.message}. Write a Jinja2 expression "
                                         "over `user` (for example user.givenName), and quote constants (\"'en'\")", field=field) from None
+            unknown = _unknown_names(expr)
+            if unknown:
+                # Undefined would quietly become null, and null clears that field for every staff member.
+                raise CoconutEntraError(f"coconut_staff_mapping.{field}: {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not defined "
+                                        f"in {source!r}: only `user` (the Entra user's attributes) and `dict` are in reach; write user.<attribute>, "
+                                        "and quote constants (\"'en'\")", field=field, names=unknown)
             self.expressions[field] = source
             self._compiled[field] = compiled
             parsed.append(nodes.Assign(nodes.Name(field, "store"), expr))

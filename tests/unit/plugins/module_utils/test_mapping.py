@@ -199,10 +199,17 @@ def test_the_sandbox_blocks_escapes_mutation_and_resource_exhaustion(expression)
     assert user == ADA, "the user was not modified"
 
 
-@pytest.mark.parametrize("name", ["range", "lipsum", "cycler", "joiner", "namespace", "config", "request", "os", "__builtins__"])
-def test_only_user_is_in_reach(name):
-    [error] = errors_of({"job_title": f"{name}()"})
-    assert "undefined" in error["message"]
+@pytest.mark.parametrize("name", ["range", "lipsum", "cycler", "joiner", "namespace", "config", "request", "os", "__builtins__",
+                                  "self", "lookup"])
+@pytest.mark.parametrize("shape", ["{}()", "{}", "user.givenName | default({})"])
+def test_only_user_is_in_reach(name, shape):
+    # Any other name would be undefined, and undefined maps to null: a typo would clear the field for everyone.
+    message = config_error({"job_title": shape.format(name)})
+    assert f"coconut_staff_mapping.job_title: {name} is not defined" in message and "only `user`" in message
+
+
+def test_an_unquoted_constant_is_a_config_error_not_a_null():
+    assert "en is not defined" in config_error({"language": "en"}) and "quote constants" in config_error({"language": "en"})
 
 
 def test_builtin_filters_stay_available():
