@@ -16,7 +16,7 @@ export PATH := $(BIN):$(PATH)
 SANITY_ROOT := build/ansible_collections/coconut/entra
 PYTEST_WORKERS ?= 2
 
-.PHONY: help venv lint sanity unit integration test demo bench changelog-lint build clean distclean
+.PHONY: help venv lint sanity unit integration test soak demo bench changelog-lint build clean distclean
 
 help:
 	@echo "make demo         start the sandbox, preview and apply a sync of a demo bank branch, show the outcome"
@@ -26,6 +26,7 @@ help:
 	@echo "make sanity       ansible-test sanity on a copy of the tree under $(SANITY_ROOT)"
 	@echo "make unit         unit and sandbox tests"
 	@echo "make integration  playbook tests against the sandbox"
+	@echo "make soak         50 syncs with random churn and injected faults, converged after each (SOAK_ARGS=--seed N)"
 	@echo "make bench        benchmarks"
 	@echo "make build        build the collection tarball into build/"
 	@echo "make clean        remove build output and caches (keeps .venv); distclean removes .venv too"
@@ -69,6 +70,9 @@ integration: venv
 # pytest exits 5 when it collects no tests; make treats that as the failure it is.
 test: venv lint changelog-lint sanity
 	python -m pytest -n $(PYTEST_WORKERS) tests
+
+soak: venv
+	python tests/soak.py --iterations 50 $(SOAK_ARGS)
 
 demo: venv
 	python tests/demo.py

@@ -1,7 +1,10 @@
-"""Bad input, through sync.yml as a user runs it: a clear error naming the thing and the fix, and not one write.
+"""Bad input: a clear error naming the thing and the fix, and not one write.
 
+Most cases run the module's one call in this process (direct.py): its message is the module's
+fail_json msg word for word, and a playbook run costs ten times as long. Those where Ansible
+itself is part of the story (the credentials file, what the terminal shows) go through sync.yml.
 (Unknown or ambiguous group names, a wrong secret, an invalid token, an unreachable host, a mapping
-that does not compile and a missing required field are pinned in test_sync.py.)
+that does not compile and a missing required field are pinned through the playbook in test_sync.py.)
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import trustme
 import yaml
 
 from . import branch
+from .direct import run_sync
 from .playbook import ROOT, VENV_BIN, run_playbook
 
 pytestmark = pytest.mark.integration
@@ -41,6 +45,16 @@ def writes(site):
     return [r for r in site.requests() if r["method"] not in ("GET", "HEAD") and r["service"] != "login"]
 
 
+def refused(site, *expected, **options):
+    """In process: the sync fails, its message holds every expected phrase, and nothing was written."""
+    outcome = run_sync(site, **dict({"groups": branch.GROUPS, "archive_threshold": "10%"}, **options))
+    assert not outcome.ok, outcome
+    missing = [text for text in expected if text not in outcome.msg]
+    assert not missing, "missing %s in: %s" % (missing, outcome.msg)
+    assert writes(site) == []
+    return outcome.msg
+
+
 def failed(run, *expected):
     """The run failed and its output holds every expected phrase."""
     assert run.rc != 0, run.output
@@ -53,9 +67,7 @@ def failed(run, *expected):
 
 def test_unknown_group_id(site, tmp_path):
     ghost = str(uuid.uuid4())
-    failed(sync(site, tmp_path, entra_groups=[ghost]), "no Entra group with id %s" % ghost, "check entra_groups",
-           "Object ID")
-    assert writes(site) == []
+    refused(site, "no Entra group with id %s" % ghost, "check entra_groups", "Object ID", groups=[ghost])
 
 
 def test_malformed_group_id_is_taken_as_a_name(site, tmp_path):
@@ -68,10 +80,10 @@ def test_malformed_group_id_is_taken_as_a_name(site, tmp_path):
 
 # ---- mapping ---------------------------------------------------------------------------------
 
-def test_unknown_mapping_field(site, tmp_path):
+def test_unknown_mapping_field(site):
     site.clear_requests()
-    failed(sync(site, tmp_path, coconut_staff_mapping={"phone": "user.mobilePhone"}),
-           "coconut_staff_mapping has unknown staff field(s) phone", "the fields that can be mapped are first_name")
+    refused(site, "coconut_staff_mapping has unknown staff field(s) phone", "the fields that can be mapped are first_name",
+            mapping={"phone": "user.mobilePhone"})
     assert site.requests() == [], "a config error fails before any request"
 
 
@@ -80,31 +92,27 @@ def test_unknown_mapping_field(site, tmp_path):
     ("user.__class__.__mro__", "blocked by the sandbox"),                 # an escape attempt
     ("user.givenName.__class__.__base__.__subclasses__()", "blocked by the sandbox"),
 ], ids=["runtime-error", "class-mro", "subclasses"])
-def test_mapping_expression_failing_for_users_names_them_and_writes_nothing(site, tmp_path, expression, says):
-    run = failed(sync(site, tmp_path, coconut_staff_mapping={"job_title": expression}), "job_title", says,
-                 "Ada Lovelace", "coconut_invalid_users")
-    assert "Traceback" not in run.output
-    assert writes(site) == []
+def test_mapping_expression_failing_for_users_names_them_and_writes_nothing(site, expression, says):
+    message = refused(site, "job_title", says, "Ada Lovelace", "coconut_invalid_users", mapping={"job_title": expression})
+    assert "Traceback" not in message
 
 
 def test_mapping_giving_one_user_an_empty_email(start_sandbox, tmp_path):
     scenario = branch.scenario()
     scenario["entra"]["users"][2]["mail"] = "   "  # Alan: his mail is blank, and the mapping reads only mail
     site = make_site(start_sandbox, tmp_path, scenario)
-    run = failed(sync(site, tmp_path, coconut_staff_mapping={"email": "user.mail"}), "Alan Turing", "email",
-                 "email is required", "coconut_invalid_users")
-    assert "Ada Lovelace" not in run.output.split("msg", 1)[-1], "only the user without an email is named"
-    assert writes(site) == []
+    message = refused(site, "Alan Turing", "email", "email is required", "coconut_invalid_users", mapping={"email": "user.mail"})
+    assert "Ada Lovelace" not in message, "only the user without an email is named"
 
 
 # ---- where Coconut is ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:1/", "https://", "garbage", "ftp://mapleridge.coconutcalendar.com"])
-def test_invalid_coconut_url(site, tmp_path, url):
+def test_invalid_coconut_url(site, url):
     site.clear_requests()
-    failed(sync(site, tmp_path, coconut_url=url), "coconut_url must be the https:// address of the Coconut site",
-           "https://<site>.coconutcalendar.com", repr(url))
-    assert site.requests("coconut") == [] and writes(site) == []
+    refused(site, "coconut_url must be the https:// address of the Coconut site", "https://<site>.coconutcalendar.com",
+            repr(url), coconut_url=url)
+    assert site.requests("coconut") == []
 
 
 def test_wrong_ca(site, tmp_path):
@@ -122,21 +130,20 @@ def test_expired_secret(start_sandbox, tmp_path):
     scenario = branch.scenario()
     scenario["entra"]["applications"][0]["secrets"][0]["end"] = "2020-01-01T00:00:00Z"
     site = make_site(start_sandbox, tmp_path, scenario)
-    failed(sync(site, tmp_path), "AADSTS7000222", "expired", "rotate_token.yml", "entra_client_secret")
-    assert writes(site) == [] and site.requests("coconut") == []
+    refused(site, "AADSTS7000222", "expired", "rotate_token.yml", "entra_client_secret")
+    assert site.requests("coconut") == []
 
 
-def test_unknown_app(site, tmp_path):
+def test_unknown_app(site):
     ghost = str(uuid.uuid4())
-    failed(sync(site, tmp_path, entra_client_id=ghost), "AADSTS700016", ghost, "entra_client_id",
-           "Application (client) ID")
-    assert writes(site) == [] and site.requests("coconut") == []
+    refused(site, "AADSTS700016", ghost, "entra_client_id", "Application (client) ID", entra_client_id=ghost)
+    assert site.requests("coconut") == []
 
 
-def test_tenant_not_found(site, tmp_path):
+def test_tenant_not_found(site):
     ghost = str(uuid.uuid4())
-    failed(sync(site, tmp_path, entra_tenant_id=ghost), "AADSTS90002", ghost, "check entra_tenant_id")
-    assert writes(site) == [] and site.requests("coconut") == []
+    refused(site, "AADSTS90002", ghost, "check entra_tenant_id", entra_tenant_id=ghost)
+    assert site.requests("coconut") == []
 
 
 @pytest.mark.parametrize("missing", ["GroupMember.Read.All", "User.Read.All"])
@@ -145,8 +152,7 @@ def test_missing_graph_permission(start_sandbox, tmp_path, missing):
     app = scenario["entra"]["applications"][0]
     app["roles"] = [role for role in app["roles"] if role != missing]
     site = make_site(start_sandbox, tmp_path, scenario)
-    failed(sync(site, tmp_path), "403", "Authorization_RequestDenied", missing, "grant admin consent")
-    assert writes(site) == []
+    refused(site, "403", "Authorization_RequestDenied", missing, "grant admin consent")
 
 
 def test_revoked_coconut_token(site, tmp_path):
@@ -158,10 +164,9 @@ def test_revoked_coconut_token(site, tmp_path):
 
 # ---- safety limits ---------------------------------------------------------------------------
 
-def test_archive_threshold_names_the_count_the_limit_and_the_override(site, tmp_path):
-    run = failed(sync(site, tmp_path, coconut_archive_threshold="5%"), "threshold", "coconut_force_archive")
-    assert "2" in run.output.split("threshold", 1)[0].rsplit("msg", 1)[-1], "the number of archives is given"
-    assert writes(site) == []
+def test_archive_threshold_names_the_count_the_limit_and_the_override(site):
+    message = refused(site, "threshold", "coconut_force_archive", archive_threshold="5%")
+    assert "2" in message.split("threshold", 1)[0], "the number of archives is given: %s" % message
 
 
 def test_every_user_disabled_is_an_empty_scope(start_sandbox, tmp_path):
@@ -169,8 +174,7 @@ def test_every_user_disabled_is_an_empty_scope(start_sandbox, tmp_path):
     for user in scenario["entra"]["users"]:
         user["accountEnabled"] = False
     site = make_site(start_sandbox, tmp_path, scenario)
-    failed(sync(site, tmp_path), "no enabled users", "coconut_force_archive")
-    assert writes(site) == []
+    refused(site, "no enabled users", "coconut_force_archive")
 
 
 # ---- the credentials file --------------------------------------------------------------------
