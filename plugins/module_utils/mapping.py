@@ -53,6 +53,7 @@ _DICT_METHODS = frozenset(name for name in dir(dict) if not name.startswith("_")
 _MAX_REPEAT = 100000
 _MAX_EXPONENT = 1000
 _LISTING_CAP = 20
+_MISSING = None  # what an undefined `user.X` becomes at the end of an expression (undefined_to_none)
 
 
 class _Sandbox(ImmutableSandboxedEnvironment):
@@ -133,6 +134,28 @@ def _referenced_attributes(expr):
     return None if dynamic else found
 
 
+def _fast_path(expr):
+    """A plain Python function equal to `expr` when it is only `user.X`, quoted constants and `or`; else None.
+
+    Jinja2 builds a new context for every call (about 10 us); at 100,000 users x 4 fields that is seconds.
+    These shapes cover the defaults and most mappings, and give exactly what the sandboxed expression gives:
+    `user.X` is the value of key X, or undefined (None at the end) when there is none; `a or b` is Python's `or`.
+    Names of dict methods and private names stay with Jinja2 (the sandbox decides about those).
+    """
+    if isinstance(expr, nodes.Const) and isinstance(expr.value, str):
+        value = expr.value
+        return lambda user: value
+    if isinstance(expr, nodes.Getattr) and isinstance(expr.node, nodes.Name) and expr.node.name == "user" \
+            and expr.ctx == "load" and expr.attr not in _DICT_METHODS and not expr.attr.startswith("_"):
+        name = expr.attr
+        return lambda user: user.get(name, _MISSING)
+    if isinstance(expr, nodes.Or):
+        left, right = _fast_path(expr.left), _fast_path(expr.right)
+        if left is not None and right is not None:
+            return lambda user: left(user) or right(user)
+    return None
+
+
 def _describe(value):
     return type(value).__name__
 
@@ -161,6 +184,7 @@ class Mapping:
         self.expressions = {}
         self._compiled = {}
         parsed = []
+        fast = {}
         select = set(ALWAYS_SELECTED)
         dynamic = False
         for field in MAPPABLE_FIELDS:
@@ -187,6 +211,7 @@ class Mapping:
                                         "and quote constants (\"'en'\")", field=field, names=unknown)
             self.expressions[field] = source
             self._compiled[field] = compiled
+            fast[field] = _fast_path(expr)
             parsed.append(nodes.Assign(nodes.Name(field, "store"), expr))
             attributes = _referenced_attributes(expr)
             if attributes is None:
@@ -198,6 +223,8 @@ class Mapping:
         self.fields = tuple(self.expressions)
         self._select = sorted(select)
         self._all_fields = self._compile_all(parsed)
+        # Plain Python when every field has a fast path (the defaults do): no Jinja2 context per user at all.
+        self._fast = fast if all(fn is not None for fn in fast.values()) else None
 
     def _compile_all(self, assignments):
         """One sandboxed template assigning every field: one Jinja2 context per user instead of one per field
@@ -208,6 +235,8 @@ class Mapping:
 
     def _evaluate(self, user):
         """field -> (value, None) or (None, error message)."""
+        if self._fast is not None:
+            return {field: (evaluate(user), None) for field, evaluate in self._fast.items()}
         try:
             context = self._all_fields.new_context({"user": user})
             list(self._all_fields.root_render_func(context))  # the assignments produce no output
