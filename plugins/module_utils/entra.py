@@ -46,6 +46,10 @@ _GRANT = ("grant the application permission %s to the app registration (API perm
 _APP_PORTAL = "Entra admin center > App registrations > your app > Certificates & secrets"
 
 
+class DeltaExpired(CoconutEntraError):
+    """Graph answered 410 to a stored delta link (syncStateNotFound): start again with a full read."""
+
+
 def _login_fix(code, tenant_id, client_id, using_certificate):
     """Cause and fix for the AADSTS codes an admin meets when connecting."""
     fixes = {
@@ -305,14 +309,19 @@ class EntraClient:
                                     group=name, candidates=[g["id"] for g in matches])
         return matches[0]
 
-    def group_members(self, group_id, transitive=False, select=None):
-        """Every user member of a group (direct, or transitive through nested groups); users only, every page."""
-        relation = "transitiveMembers" if transitive else "members"
+    @staticmethod
+    def _user_fields(select):
         fields = ["id", "displayName", "accountEnabled"]  # the sync always needs these, whatever the mapping selects
         for field in ([select] if isinstance(select, str) else select or DEFAULT_MEMBER_FIELDS):
             for name in str(field).split(","):
                 if name.strip() and name.strip() not in fields:
                     fields.append(name.strip())
+        return fields
+
+    def group_members(self, group_id, transitive=False, select=None):
+        """Every user member of a group (direct, or transitive through nested groups); users only, every page."""
+        relation = "transitiveMembers" if transitive else "members"
+        fields = self._user_fields(select)
         params = {"$top": "999", "$select": ",".join(fields)}
         what = "reading the {} members of Entra group {}".format("transitive" if transitive else "direct", group_id)
         path = "groups/{}/{}/microsoft.graph.user".format(quote(group_id, safe=""), relation)
@@ -325,6 +334,52 @@ class EntraClient:
         if next_link:
             members.extend(self.paginate(next_link, permission=PERMISSION_GROUP_MEMBERS, what=what))
         return members
+
+    # ---- delta queries (incremental sync) -------------------------------------------------------
+
+    def latest_delta_link(self, group_id=None, select=None):
+        """A deltaLink tracking changes from now on (`$deltatoken=latest`: one request, nothing enumerated).
+
+        With `group_id`: that group's members (groups/delta filtered to it); else every user's `select` fields.
+        """
+        if group_id is not None:
+            path, what = "groups/delta", f"starting to track the members of Entra group {group_id}"
+            params = {"$filter": "id eq '{}'".format(group_id.replace("'", "''")), "$select": "members", "$deltatoken": "latest"}
+            permission = PERMISSION_GROUP_MEMBERS
+        else:
+            path, what = "users/delta", "starting to track changes of Entra users"
+            params = {"$select": ",".join(self._user_fields(select)), "$deltatoken": "latest"}
+            permission = PERMISSION_USERS
+        _items, link = self.delta_changes(path, what, params=params, permission=permission)
+        return link
+
+    def delta_changes(self, link, what, params=None, permission=PERMISSION_GROUP_MEMBERS):
+        """(items, next deltaLink): every page of a delta round from a stored deltaLink.
+
+        Graph answers 410 (syncStateNotFound) when the link has expired: that raises DeltaExpired.
+        """
+        items, url, query = [], link, params
+        while True:
+            response = self.request("GET", url, params=query, expected=(200, 410), what=what, permission=permission)
+            if response.status_code == 410:
+                raise DeltaExpired(f"Graph no longer knows the stored delta link (410 while {what}); a full read is needed",
+                                   service="Microsoft Graph", status=410)
+            page = json_body(response, "Microsoft Graph", what)
+            items.extend(page.get("value") or [])
+            url, query = page.get("@odata.nextLink"), None
+            if not url:
+                return items, page.get("@odata.deltaLink")
+
+    def users_by_id(self, ids, select=None):
+        """The users with these object ids (`select` fields), 15 ids per request (Graph's limit on `or` clauses)."""
+        fields = ",".join(self._user_fields(select))
+        ids = sorted(ids)
+        users = []
+        for start in range(0, len(ids), 15):
+            clause = " or ".join("id eq '{}'".format(i.replace("'", "''")) for i in ids[start:start + 15])
+            users.extend(self.paginate("users", {"$filter": clause, "$select": fields, "$top": "999"}, permission=PERMISSION_USERS,
+                                       what=f"reading {len(ids[start:start + 15])} changed Entra users"))
+        return users
 
     # ---- the app registration (rotation) ---------------------------------------------------------
 

@@ -16,10 +16,14 @@ from contextlib import contextmanager
 
 from ansible_collections.coconut.entra.plugins.module_utils.diff import plan_changes, render_diff
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
-from ansible_collections.coconut.entra.plugins.module_utils.reconcile import check_match
+from ansible_collections.coconut.entra.plugins.module_utils.reconcile import check_match, is_synced, normalise, staff_object_id
 
 ROLE_CODES = {5: "Contact Centre", 10: "Staff", 13: "Staff Plus", 15: "Staff Advanced", 20: "Manager", 30: "Admin"}
 GROUP_KEYS = ("group", "user_group", "role", "locations")
+# The most entries a list in the module result holds (changes, conflicts, ..., applied.*); the plan itself is
+# returned only up to this many changes. Counts are always exact; the report lists everything.
+RESULT_CAP = 1000
+WARNINGS_CAP = 50
 _THRESHOLD = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 
 
@@ -60,6 +64,14 @@ def parse_groups(groups):
             raise CoconutEntraError("%s user_group must be the name of a Coconut staff group" % where)
         parsed.append({"ref": ref.strip(), "role": role, "locations": locations, "user_group": user_group, "where": where})
     return parsed
+
+
+def _capped(items, name, truncated):
+    """`items` up to RESULT_CAP entries; what is cut is counted in `truncated[name]`."""
+    if len(items) <= RESULT_CAP:
+        return items
+    truncated[name] = len(items) - RESULT_CAP
+    return items[:RESULT_CAP]
 
 
 def check_threshold(value):
@@ -106,6 +118,24 @@ class Sync:
         self.threshold = check_threshold(opts.get("archive_threshold", "10%"))
         # The planner's own check, here so that a bad order fails before anything is read.
         self.match = check_match(opts.get("match") or ["object_id", "name_and_email", "display_name"])
+        self.store = None
+        self.delta = None  # set by a delta read: what changed, and the scope after the change
+        self.next_state = None
+        if opts.get("delta_state"):
+            from ansible_collections.coconut.entra.plugins.module_utils import delta
+
+            if opts.get("membership", "direct") == "transitive":
+                # Graph's groups/delta reports direct members only: nested changes would go unseen.
+                self.warn("entra_delta_state needs entra_membership: direct (Graph tracks direct members only); "
+                          "this run and the next ones read everything")
+            else:
+                self.store = delta.store_for(opts["delta_state"], self.coconut)
+                self.fingerprint = delta.fingerprint(
+                    site=opts.get("coconut_url"), tenant=opts.get("entra_tenant_id"),
+                    groups=[{k: g[k] for k in ("ref", "role", "locations", "user_group")} for g in self.groups],
+                    mapping=self.mapping.expressions, select=self.mapping.graph_select, match=self.match,
+                    possible_duplicates=opts.get("possible_duplicates", "report"), invalid_users=opts.get("invalid_users", "fail"),
+                    archive_unsynced_duplicates=bool(opts.get("archive_unsynced_duplicates")))
 
     def read(self):
         """Read Entra and Coconut; the Coconut read runs beside the Graph reads."""
@@ -123,13 +153,13 @@ class Sync:
 
         # The token first: a wrong secret should fail with its AADSTS code before anything else.
         self.entra.token()
+        stored = self.store.load() if self.store is not None else None
         worker = threading.Thread(target=read_coconut, name="coconut-read", daemon=True)
         worker.start()
         try:
             self.resolved = self.entra.resolve_groups([g["ref"] for g in self.groups])
-            transitive = self.options.get("membership", "direct") == "transitive"
-            select = self.mapping.graph_select
-            self.members = [self.entra.group_members(group["id"], transitive=transitive, select=select) for group in self.resolved]
+            if self.store is None or not self.read_delta(stored):
+                self.read_full()
         finally:
             worker.join()
         if "error" in coconut_result:
@@ -137,6 +167,59 @@ class Sync:
         self.staff = coconut_result["staff"]
         self.user_groups = coconut_result.get("user_groups", [])
         self.locations = coconut_result.get("locations", [])
+
+    def read_full(self):
+        """Every member of every group. With a delta store, first a deltaLink per group and one for users,
+        taken before the read, so that a change made during the read shows up in the next delta run."""
+        select = self.mapping.graph_select
+        if self.store is not None:
+            links = {group["id"]: self.entra.latest_delta_link(group_id=group["id"]) for group in self.resolved}
+            users_link = self.entra.latest_delta_link(select=select)
+        transitive = self.options.get("membership", "direct") == "transitive"
+        self.members = [self.entra.group_members(group["id"], transitive=transitive, select=select) for group in self.resolved]
+        if self.store is not None:
+            from ansible_collections.coconut.entra.plugins.module_utils.delta import new_state
+
+            members = {group["id"]: {u["id"] for u in users if u.get("id")} for group, users in zip(self.resolved, self.members, strict=True)}
+            disabled = {u["id"] for users in self.members for u in users if u.get("id") and u.get("accountEnabled") is not True}
+            self.next_state = new_state(self.fingerprint, [g["id"] for g in self.resolved], links, users_link, members, disabled)
+
+    def read_delta(self, stored):
+        """Only what changed since the stored state: True, or False when a full read is needed (said why)."""
+        from ansible_collections.coconut.entra.plugins.module_utils import delta
+        from ansible_collections.coconut.entra.plugins.module_utils.entra import DeltaExpired
+
+        group_ids = [g["id"] for g in self.resolved]
+        reason = "entra_full_sync is true" if self.options.get("full_sync") else delta.usable(stored, self.fingerprint, group_ids)
+        if reason:
+            if stored:
+                self.warn("full sync: %s" % reason)
+            return False
+        try:
+            links, rounds = {}, {}
+            for gid in group_ids:
+                items, links[gid] = self.entra.delta_changes(stored["links"][gid], "reading the membership changes of Entra group %s" % gid)
+                rounds[gid] = delta.member_changes(items)
+            items, users_link = self.entra.delta_changes(stored["users_link"], "reading the changes of Entra users",
+                                                         permission="User.Read.All")
+        except DeltaExpired:
+            self.warn("full sync: Graph no longer knows the stored delta links (410 syncStateNotFound, they expire after a while); "
+                      "reading everything and starting new ones")
+            return False
+        user_changed, deleted = delta.user_changes(items)
+        before = {gid: set(stored["members"].get(gid) or ()) for gid in group_ids}
+        after = {gid: (before[gid] - rounds[gid][1]) | rounds[gid][0] for gid in group_ids}
+        was_member = set().union(*before.values())
+        is_member = set().union(*after.values()) - deleted
+        changed = set().union(*(added | removed for added, removed in rounds.values())) | (user_changed & (was_member | is_member))
+        users = {u["id"]: u for u in self.entra.users_by_id(changed & is_member, select=self.mapping.graph_select)}
+        is_member &= set(users) | (is_member - changed)  # a member Graph no longer returns is gone
+        self.members = [[users[uid] for uid in sorted(after[gid] & changed) if uid in users] for gid in group_ids]
+        disabled = (set(stored.get("disabled") or ()) - changed) | {uid for uid, u in users.items() if u.get("accountEnabled") is not True}
+        self.delta = {"changed": changed, "scope": len(is_member - disabled)}
+        self.next_state = delta.new_state(self.fingerprint, group_ids, links, users_link,
+                                          {gid: after[gid] & is_member for gid in group_ids}, disabled & is_member)
+        return True
 
     def _extras_by_user(self):
         """Per user: role, locations and user group from the first selected group the user is in."""
@@ -171,23 +254,42 @@ class Sync:
         from ansible_collections.coconut.entra.plugins.module_utils.reconcile import plan as make_plan
 
         users, extras = self._extras_by_user()
-        self.scope_size = len(users)
+        self.scope_size = len(users) if self.delta is None else self.delta["scope"]
         desired, invalid = map_users(self.mapping, users, invalid_users=self.options.get("invalid_users", "fail"),
                                      extras_for=lambda user: extras[user["id"]])
         for item in invalid:
             self.warn("skipped Entra user %s (%s): %s" % (
                 item.get("display_name"), item.get("object_id"),
                 "; ".join("%s: %s" % (e["field"], e["message"]) for e in item.get("errors", []))))
+        staff, force_archive = self.staff, bool(self.options.get("force_archive"))
+        if self.delta is not None:
+            # Only the changed users are desired, so only their synced staff are in view (with every unsynced
+            # staff member, for rules A and B): staff of unchanged users are neither compared nor archived.
+            # The safety checks count the whole site, below, not this view.
+            changed = {normalise(oid) for oid in self.delta["changed"]}
+            staff = [s for s in self.staff if not is_synced(s) or normalise(staff_object_id(s) or "") in changed]
+            force_archive = True
         self.result_plan = make_plan(
-            desired, self.staff,
+            desired, staff,
             match=self.match,
             possible_duplicates=self.options.get("possible_duplicates", "report"),
             archive_threshold=self.threshold,
-            force_archive=bool(self.options.get("force_archive")),
+            force_archive=force_archive,
             skipped=invalid,
             archive_unsynced_duplicates=bool(self.options.get("archive_unsynced_duplicates")),
         )
+        if self.delta is not None and not self.options.get("force_archive"):
+            self._check_delta_safety(self.result_plan)
         return self.result_plan
+
+    def _check_delta_safety(self, plan):
+        """The archive threshold and the empty-scope guard of a delta run, on the whole site after the change."""
+        from ansible_collections.coconut.entra.plugins.module_utils.reconcile import _check_safety, archive_allowance
+
+        synced_active = sum(1 for s in self.staff if is_synced(s) and s.get("status", "active") != "archived")
+        # _check_safety reads only whether the scope is empty from its `users` argument.
+        _check_safety(plan, range(self.delta["scope"]), plan.get("skipped") or [], synced_active, self.threshold,
+                      archive_allowance(self.threshold, synced_active))
 
     def run(self):
         from ansible_collections.coconut.entra.plugins.module_utils.reconcile import plan_is_empty
@@ -201,28 +303,38 @@ class Sync:
         staff_by_id = {s["id"]: s for s in self.staff}
         changes = plan_changes(plan, staff_by_id)
         counts = dict(plan["counts"])
-        for item in plan["conflicts"]:
+        for item in plan["conflicts"][:WARNINGS_CAP]:
             self.warn("conflict: Entra user %s <%s> matches several Coconut staff by %s (staff %s); nothing was written for them" % (
                 item.get("display_name"), item.get("email"), item.get("rule"), ", ".join(str(c) for c in item.get("candidates", []))))
-        for item in plan["possible_duplicates"]:
+        for item in plan["possible_duplicates"][:WARNINGS_CAP]:
             verb = "created anyway" if item.get("created") else "not created"
             self.warn("possible duplicate: Entra user %s <%s> matches no staff, but unsynced staff %s share the %s; %s "
                       "(coconut_possible_duplicates: %s)" % (
                           item.get("display_name"), item.get("email"), ", ".join(str(c) for c in item.get("candidates", [])),
                           item.get("reason"), verb, self.options.get("possible_duplicates", "report")))
+        if len(plan["conflicts"]) > WARNINGS_CAP or len(plan["possible_duplicates"]) > WARNINGS_CAP:
+            self.warn("%d conflict(s) and %d possible duplicate(s) in all; only the first %d of each are shown here: set "
+                      "coconut_sync_report for the full list" % (len(plan["conflicts"]), len(plan["possible_duplicates"]), WARNINGS_CAP))
         empty = plan_is_empty(plan)
+        # A 100,000-staff plan would make a result of hundreds of megabytes that Ansible copies, scans for
+        # secrets and prints: lists stay whole up to RESULT_CAP entries, then keep the first RESULT_CAP
+        # (the counts stay exact, `truncated` says what was cut, and the report holds everything).
+        truncated = {}
         result = {
             "changed": not empty,
             "counts": counts,
-            "changes": changes,
-            "conflicts": plan["conflicts"],
-            "possible_duplicates": plan["possible_duplicates"],
-            "skipped_users": plan.get("skipped", []),
+            "changes": _capped(changes, "changes", truncated),
+            "conflicts": _capped(plan["conflicts"], "conflicts", truncated),
+            "possible_duplicates": _capped(plan["possible_duplicates"], "possible_duplicates", truncated),
+            "skipped_users": _capped(plan.get("skipped", []), "skipped_users", truncated),
             "groups": [{"id": g["id"], "displayName": g.get("displayName")} for g in self.resolved],
             "scope": self.scope_size,
             "diff": render_diff(changes, counts, self.options.get("diff_max_entries") or 50),
-            "plan": plan,
         }
+        if len(changes) <= RESULT_CAP:
+            result["plan"] = plan
+        if truncated:
+            result["truncated"] = truncated
         gate = None
         if self.options.get("fail_on_conflicts") and (plan["conflicts"] or plan["possible_duplicates"]):
             gate = ("%d conflict(s) and %d possible duplicate(s) need a decision (coconut_fail_on_conflicts is true); "
@@ -240,11 +352,23 @@ class Sync:
             from ansible_collections.coconut.entra.plugins.module_utils.apply import apply_plan
 
             with self.phase("apply"):
-                result["applied"] = apply_plan(self.coconut, plan, send_invite=bool(self.options.get("send_invite")))
+                applied = apply_plan(self.coconut, plan, send_invite=bool(self.options.get("send_invite")))
+            result["applied"] = {key: _capped(value, "applied." + key, truncated) if isinstance(value, list) else value
+                                 for key, value in applied.items()}
+            if truncated:
+                result["truncated"] = truncated
             # The report shows Coconut as it is now, not as predicted; read only when a report is asked for.
             staff_after = self.coconut.list_staff() if self.options.get("report") else None
         if self.options.get("report"):
             result["report"] = self.write_report(plan, staff_after)
+        if self.next_state is not None:
+            result["delta"] = {"mode": "delta" if self.delta is not None else "full", "state": self.store.where,
+                               "changed_users": len(self.delta["changed"]) if self.delta is not None else None}
+            # Only after a successful apply (a failure above leaves the old links, so the next run sees the change
+            # again); never in check mode.
+            if not self.check_mode:
+                with self.phase("save_state"):
+                    self.store.save(self.next_state)
         return result
 
     def write_report(self, plan, staff_after):

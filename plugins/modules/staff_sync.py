@@ -109,6 +109,24 @@ options:
     description: How many staff members the diff shows before it summarises the rest.
     type: int
     default: 50
+  delta_state:
+    description:
+      - Makes later runs incremental. Where the Graph delta links (and the group members they track) are kept between
+        runs - a file path on the host running the module (the controller for C(sync.yml)), or C(coconut) to keep them
+        in the site's Entra ID integration record (written by C(connect.yml), which must have run), for jobs that
+        keep no files such as AWX.
+      - With no usable state (first run, or the groups, membership, mapping or plan options changed) the run reads
+        everything and saves new links; later runs read only the membership changes of the groups and the changed
+        users, and plan only those users. Graph's 410 C(syncStateNotFound) (expired links) falls back to a full run,
+        with a warning.
+      - The state is written only after a successful apply, never in check mode. Needs O(membership=direct).
+      - A delta run reports the conflicts, possible duplicates and skipped users among the changed users only; a full
+        run (O(full_sync=true)) lists them all.
+    type: str
+  full_sync:
+    description: Ignore O(delta_state) and read everything (saving new delta links when O(delta_state) is set).
+    type: bool
+    default: false
   report:
     description:
       - Write a self-contained HTML report of the run to this path on the managed host, the same data as JSON beside it
@@ -156,7 +174,9 @@ counts:
   type: dict
   sample: {create: 2, update: 3, restore: 0, archive: 1, adopt: 2, unchanged: 30, conflict: 0, possible_duplicate: 1, skipped: 0}
 changes:
-  description: Every write, each with the staff id (null for a create), Entra object id, name, email, and the changing fields before and after.
+  description:
+    - Every write, each with the staff id (null for a create), Entra object id, name, email, and the changing fields before
+      and after. At most the first 1,000 (see RV(truncated)).
   returned: always
   type: list
   elements: dict
@@ -187,9 +207,25 @@ scope:
   returned: always
   type: int
 plan:
-  description: The full plan (see the collection's docs/architecture.md); what check mode predicts and the real run applies.
-  returned: always
+  description:
+    - The full plan (see the collection's docs/architecture.md); what check mode predicts and the real run applies.
+    - Returned only when it has at most 1,000 changes, so that a 100,000-staff run keeps a small result; O(report)
+      holds every change.
+  returned: when the plan has at most 1,000 changes
   type: dict
+truncated:
+  description:
+    - Lists in this result hold at most 1,000 entries; per list cut short, how many entries were left out. Counts stay
+      exact, and O(report) lists everything.
+  returned: when a list was cut short
+  type: dict
+  sample: {changes: 9000, applied.created: 9000}
+delta:
+  description: With O(delta_state) - whether this run was a C(delta) or a C(full) one, where the state is kept, and how many
+    users changed (delta runs).
+  returned: when O(delta_state) is set and usable
+  type: dict
+  sample: {mode: delta, state: /var/lib/coconut/site.json, changed_users: 7}
 applied:
   description: What the real run wrote (staff ids per action).
   returned: when changes were applied
@@ -232,6 +268,8 @@ def main():
         fail_on_conflicts=dict(type="bool", default=False),
         diff_max_entries=dict(type="int", default=50),
         report=dict(type="path"),
+        delta_state=dict(type="str"),
+        full_sync=dict(type="bool", default=False),
     )
     argument_spec.update(entra_argument_spec())
     argument_spec.update(coconut_argument_spec())

@@ -255,8 +255,8 @@ def case_delta(size, latency, runs, workdir):
         for n in range(runs):
             # Per round: 3 joiners, 2 leavers, 1 rename and 1 disable of members who stay.
             joiners = [person(new_id, size + 10 * n + k) for k in range(3)]
-            leavers = [users[1000 + 10 * n + k]["id"] for k in range(2)]
-            renamed, disabled = users[2000 + n], users[3000 + n]
+            leavers = [users[size // 10 + 10 * n + k]["id"] for k in range(2)]
+            renamed, disabled = users[size // 5 + n], users[size // 4 + n]
             members = [m for m in members if m not in leavers] + [u["id"] for u in joiners]
             sandbox.patch_entra({"users": {"add": joiners, "update": [{"id": renamed["id"], "surname": f"Renamed{n}"},
                                                                     {"id": disabled["id"], "accountEnabled": False}]},
@@ -267,10 +267,11 @@ def case_delta(size, latency, runs, workdir):
             done.append(run)
     finally:
         sandbox.stop()
-    # groups/delta from the stored link (one page) + one users/delta page, no member listing; Coconut: the
-    # changed staff by object id (one filtered page) + the writes (3 creates, 4 updates: one bulk each).
-    requests, seconds = floor(latency / 1000, coconut_records=1, bulk_writes=2, delta_rounds=2)
-    requests["graph"] = 2
+    # Graph: the group lookup, one groups/delta page and one users/delta page from the stored links, one
+    # read of the changed users by id; no member listing. Coconut: every staff page (rules A and B need the
+    # unsynced staff), then one bulk write each for the creates, the updates and the archives (in that order).
+    requests, seconds = floor(latency / 1000, coconut_records=size, bulk_writes=3, delta_rounds=3)
+    seconds += 2 * latency / 1000  # the three bulk writes are three rounds, not one
     return row(f"delta, 7 changes in {size:,}", done, requests, seconds, notes="after a full run with entra_delta_state")
 
 

@@ -810,14 +810,15 @@ class GraphRequest:
 
     def groups_delta(self):
         self.need(ROLES_GROUPS)
-        state = self.delta_state("groups")
+        latest = self.q("$deltatoken") == "latest"  # as in Graph: no enumeration, a deltaLink tracking changes from now on
+        state = None if latest else self.delta_state("groups")
         if state is not None:
             return state
         clauses = self.filter_clauses({"id"})
         record = {"kind": "groups", "wanted": [v for _unused, v in clauses] if clauses else None,
                   "fields": self.select() or ["displayName", "description", "members"], "size": self.page_size()}
         record["snapshot"] = self.group_snapshot(record["wanted"])
-        return self.delta_page(record, self.group_delta_items(record, None), 0)
+        return self.delta_page(record, [] if latest else self.group_delta_items(record, None), 0)
 
     def group_snapshot(self, wanted):
         sb = self.sb
@@ -860,12 +861,13 @@ class GraphRequest:
     def users_delta(self):
         self.need(ROLES_USERS)
         sb = self.sb
-        state = self.delta_state("users")
+        latest = self.q("$deltatoken") == "latest"
+        state = None if latest else self.delta_state("users")
         if state is not None:
             return state
         fields = self.select(sb.user_properties) or list(USER_DEFAULT_PROPERTIES)
         record = {"kind": "users", "snapshot": dict(sb.users_by_id), "fields": fields, "size": self.page_size()}
-        return self.delta_page(record, [self.user_view(u, fields, False) for u in sb.entra["users"]], 0)
+        return self.delta_page(record, [] if latest else [self.user_view(u, fields, False) for u in sb.entra["users"]], 0)
 
     def stale(self):
         return graph_error(410, "syncStateNotFound", "The sync state generation is not found. Re-sync from scratch (no delta token).")

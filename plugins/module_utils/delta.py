@@ -1,0 +1,147 @@
+# Copyright: (c) 2026, coconut.entra contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Delta sync state: what a run keeps so that the next one reads only what changed in Entra.
+
+The state (a JSON document) holds, for one site, group set, mapping and plan options (its fingerprint):
+- one Graph deltaLink per selected group (groups/delta filtered to the group, members only),
+- one users/delta deltaLink (attribute changes, renames, disables, of any user),
+- the user members of each group and which of them are disabled, so that a changed user can be
+  placed in or out of scope without listing the group again.
+
+It lives in a file on the controller, or in the Coconut site's integration record (`coconut`), for jobs
+that keep no files (AWX). Loading and saving are the only I/O here; deciding what changed is pure.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+import tempfile
+
+from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
+
+STATE_VERSION = 1
+IN_COCONUT = "coconut"
+RECORD_KEY = "delta_state"
+USER_TYPE = "#microsoft.graph.user"
+
+
+def fingerprint(**parts):
+    """A stable hash of everything a stored state depends on; any change means a full run."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def new_state(fingerprint_, group_ids, links, users_link, members, disabled):
+    return {
+        "version": STATE_VERSION,
+        "fingerprint": fingerprint_,
+        "groups": list(group_ids),
+        "links": dict(links),
+        "users_link": users_link,
+        "members": {gid: sorted(ids) for gid, ids in members.items()},
+        "disabled": sorted(disabled),
+        "saved_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),  # noqa: UP017 - managed hosts may run Python < 3.11
+    }
+
+
+def usable(state, fingerprint_, group_ids):
+    """Why `state` cannot drive a delta run (a reason to print), or None when it can."""
+    if not state:
+        return "no delta state yet"
+    if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
+        return "the delta state has an unknown format"
+    if state.get("fingerprint") != fingerprint_:
+        return "the groups, membership, mapping or plan options changed since the delta state was saved"
+    if state.get("groups") != list(group_ids) or set(state.get("links") or {}) != set(group_ids) or not state.get("users_link"):
+        return "the delta state does not cover the selected groups"
+    return None
+
+
+def member_changes(items):
+    """(added, removed) user ids from the pages of a groups/delta round (`members@delta`)."""
+    added, removed = set(), set()
+    for item in items:
+        for member in item.get("members@delta") or []:
+            if member.get("@odata.type", USER_TYPE) != USER_TYPE or not member.get("id"):
+                continue  # nested groups: `membership: direct` syncs users only
+            if "@removed" in member:
+                removed.add(member["id"])
+                added.discard(member["id"])
+            else:
+                added.add(member["id"])
+                removed.discard(member["id"])
+    return added, removed
+
+
+def user_changes(items):
+    """(changed, deleted) user ids from the pages of a users/delta round."""
+    changed, deleted = set(), set()
+    for item in items:
+        if not item.get("id"):
+            continue
+        changed.add(item["id"])
+        if "@removed" in item:
+            deleted.add(item["id"])
+    return changed, deleted
+
+
+# ---- where the state is kept ------------------------------------------------------------------
+
+
+class FileStore:
+    """The state in a JSON file on the host running the module (the controller, for sync.yml)."""
+
+    def __init__(self, path):
+        self.path = os.path.abspath(os.path.expanduser(path))
+        self.where = self.path
+
+    def load(self):
+        try:
+            with open(self.path, encoding="utf-8") as handle:
+                return json.load(handle)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise CoconutEntraError(f"cannot read the delta state {self.path}: {exc}; delete it to start again with a full run") from None
+
+    def save(self, state):
+        directory = os.path.dirname(self.path) or "."
+        try:
+            os.makedirs(directory, exist_ok=True)
+            handle, tmp = tempfile.mkstemp(dir=directory, prefix=".delta-", suffix=".tmp")
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                json.dump(state, out, separators=(",", ":"))
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            raise CoconutEntraError(f"the sync was applied, but its delta state could not be written to {self.path}: {exc}; "
+                                    "the next run will be a full one") from None
+
+
+class CoconutStore:
+    """The state in the site's Entra ID integration record (`GET/PUT /api/v2/integrations/entra-id`)."""
+
+    where = "the Coconut integration record"
+
+    def __init__(self, coconut):
+        self.coconut = coconut
+        self.record = None
+
+    def load(self):
+        self.record = self.coconut.get_integration()
+        if self.record is None:
+            raise CoconutEntraError("entra_delta_state: coconut keeps the delta state in the site's Entra ID integration record, "
+                                    "and this site has none: run connect.yml first (or give entra_delta_state a file path)")
+        return self.record.get(RECORD_KEY)
+
+    def save(self, state):
+        attributes = {key: value for key, value in (self.record or {}).items() if key != RECORD_KEY}
+        attributes[RECORD_KEY] = state
+        self.record = self.coconut.put_integration(attributes)
+
+
+def store_for(option, coconut):
+    if option == IN_COCONUT:
+        return CoconutStore(coconut)
+    return FileStore(option)

@@ -1,0 +1,70 @@
+"""sync.yml at 5,000 members (make bench runs 100,000): requests exactly at the floor, and a small result."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import yaml
+
+from bench.run import scenario
+
+from .playbook import run_playbook
+
+pytestmark = pytest.mark.integration
+
+SIZE = 5000
+
+
+def make_site(start_sandbox, tmp_path, scene):
+    site = start_sandbox(scene)
+    site.vars_file = tmp_path / "sandbox-vars.yml"
+    site.vars_file.write_text(yaml.safe_dump(site.vars))
+    site.group_id = scene["entra"]["groups"][0]["id"]
+    return site
+
+
+def sync(site, tmp_path, **extra):
+    return run_playbook("sync.yml", tmp_path, vars_files=[site.vars_file], extra={"entra_groups": [site.group_id], **extra})
+
+
+def per_service(site):
+    counts = {}
+    for request in site.requests():
+        key = (request["service"], "read" if request["method"] in ("GET", "HEAD") else "write")
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def test_a_no_op_reads_each_page_once_and_writes_nothing(start_sandbox, tmp_path):
+    site = make_site(start_sandbox, tmp_path, scenario(SIZE, synced=True))
+    run = sync(site, tmp_path)
+    assert run.rc == 0, run.output
+    assert run.sync["changed"] is False
+    assert run.sync["counts"]["unchanged"] == SIZE
+    # msal: OpenID configuration + token; Graph: the group, then ceil(5000/999) member pages; Coconut: ceil(5000/500) pages.
+    assert per_service(site) == {("login", "read"): 1, ("login", "write"): 1,
+                                 ("graph", "read"): 1 + math.ceil(SIZE / 999),
+                                 ("coconut", "read"): math.ceil(SIZE / 500)}
+
+
+def test_an_initial_sync_writes_in_bulk_and_keeps_the_result_small(start_sandbox, tmp_path):
+    site = make_site(start_sandbox, tmp_path, scenario(SIZE, synced=False))
+    run = sync(site, tmp_path)
+    assert run.rc == 0, run.output
+    assert run.sync["counts"]["create"] == SIZE
+    assert per_service(site) == {("login", "read"): 1, ("login", "write"): 1,
+                                 ("graph", "read"): 1 + math.ceil(SIZE / 999),
+                                 ("coconut", "read"): 1, ("coconut", "write"): SIZE // 100}
+    assert all(r["method"] == "POST" and r["path"] == "/api/v2/users" for r in site.requests("coconut", "POST"))
+    # The result lists the first 1,000 changes and says how many more there are; the plan stays out of it.
+    assert len(run.sync["changes"]) == 1000
+    assert run.sync["truncated"] == {"changes": SIZE - 1000, "applied.created": SIZE - 1000}
+    assert "plan" not in run.sync
+    assert len(site.state()["coconut"]["users"]) == SIZE
+
+    site.clear_requests()
+    again = sync(site, tmp_path)
+    assert again.rc == 0, again.output
+    assert again.sync["changed"] is False
+    assert ("coconut", "write") not in per_service(site)
