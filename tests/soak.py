@@ -52,8 +52,8 @@ def fault_menu(rng):
         ("%d on a Coconut call" % status, {"service": "coconut", "method": rng.choice(["GET", "POST", "PATCH"]), "path": USERS,
                                            "status": status, "times": rng.randint(1, 2)}, True),
         ("%d on Graph" % status, {"service": "graph", "path": MEMBERS, "status": status, "times": 1}, True),
-        ("connection reset", {"service": rng.choice(["graph", "coconut"]), "path": rng.choice([MEMBERS, USERS]), "reset": True,
-                              "times": 1}, True),
+        ("connection reset", dict(rng.choice([{"service": "graph", "path": MEMBERS}, {"service": "coconut", "path": USERS}]),
+                                  reset=True, times=1), True),
         ("login reset", {"service": "login", "method": "POST", "path": "/token", "reset": True, "times": 1}, True),
         ("expired Graph token", {"service": "graph", "path": MEMBERS, "status": 401, "body": {"error": {
             "code": "InvalidAuthenticationToken", "message": "Lifetime validation failed, the token is expired."}}}, True),
