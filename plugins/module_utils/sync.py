@@ -257,6 +257,8 @@ class Sync:
         self.scope_size = len(users) if self.delta is None else self.delta["scope"]
         desired, invalid = map_users(self.mapping, users, invalid_users=self.options.get("invalid_users", "fail"),
                                      extras_for=lambda user: extras[user["id"]])
+        # Graph's user records are mapped now: let them go before the planner builds its indexes (peak memory at 100k).
+        self.members = users = extras = None
         for item in invalid:
             self.warn("skipped Entra user %s (%s): %s" % (
                 item.get("display_name"), item.get("object_id"),

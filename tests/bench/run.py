@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """`make bench`: the whole `ansible-playbook playbooks/sync.yml` at scale, on the sandbox, against its floor.
 
     python tests/bench/run.py [--runs 3] [--latency-ms 20] [--cases noop,initial,delta,sdk] [--size 100000]
@@ -166,7 +165,7 @@ def ansible_baseline(workdir, runs):
     playbook.write_text(yaml.safe_dump([{"name": "Baseline", "hosts": "localhost", "connection": "local", "gather_facts": False,
                                          "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
                                          "tasks": [{"name": "Nothing", "ansible.builtin.ping": {}}]}]))
-    return statistics.median(timed_playbook(playbook, workdir)[0] for _ in range(runs))
+    return statistics.median(timed_playbook(playbook, workdir)[0] for _run in range(runs))
 
 
 def start_case(scene, workdir, latency_ms, name):
@@ -218,7 +217,7 @@ def row(case, runs, floor_requests, floor_s, notes=""):
 def case_noop(size, latency, runs, workdir):
     sandbox = start_case(scenario(size, synced=True), workdir, latency, "noop")
     try:
-        done = [sync_run(sandbox, workdir) for _ in range(runs)]
+        done = [sync_run(sandbox, workdir) for _run in range(runs)]
     finally:
         sandbox.stop()
     requests, seconds = floor(latency / 1000, graph_members=size, coconut_records=size)
@@ -230,7 +229,7 @@ def case_initial(size, latency, runs, workdir):
     sandbox = start_case(scene, workdir, latency, "initial")
     done = []
     try:
-        for _ in range(runs):
+        for _run in range(runs):
             sandbox.put_state(scene)
             done.append(sync_run(sandbox, workdir))
             assert done[-1].result["counts"]["create"] == size, done[-1].result["counts"]
@@ -258,8 +257,8 @@ def case_delta(size, latency, runs, workdir):
             leavers = [users[size // 10 + 10 * n + k]["id"] for k in range(2)]
             renamed, disabled = users[size // 5 + n], users[size // 4 + n]
             members = [m for m in members if m not in leavers] + [u["id"] for u in joiners]
-            sandbox.patch_entra({"users": {"add": joiners, "update": [{"id": renamed["id"], "surname": f"Renamed{n}"},
-                                                                    {"id": disabled["id"], "accountEnabled": False}]},
+            updates = [{"id": renamed["id"], "surname": f"Renamed{n}"}, {"id": disabled["id"], "accountEnabled": False}]
+            sandbox.patch_entra({"users": {"add": joiners, "update": updates},
                                  "groups": {"update": [{"id": group, "members": members}]}})
             run = sync_run(sandbox, workdir, entra_delta_state=str(state_file))
             counts = run.result["counts"]
@@ -278,7 +277,7 @@ def case_delta(size, latency, runs, workdir):
 def case_sdk(size, latency, runs, workdir, typed_limit):
     sandbox = start_case(scenario(size, synced=False, seed=3), workdir, latency, "sdk")
     try:
-        raw = [sdk_read(sandbox, typed=False) for _ in range(runs)]
+        raw = [sdk_read(sandbox, typed=False) for _run in range(runs)]
         typed = sdk_read(sandbox, typed=True, limit=typed_limit or None)
     finally:
         sandbox.stop()
@@ -405,7 +404,7 @@ def table(rows, sdk, latency, baseline):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--latency-ms", type=int, default=20)
     parser.add_argument("--size", type=int, default=100_000)
