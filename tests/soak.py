@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Soak: many consecutive syncs through sync.yml, with random membership churn and random injected faults.
 
     python tests/soak.py [--iterations 50] [--seed N] [--members 30]        (make soak)
@@ -109,7 +108,7 @@ class Soak:
         sandbox.patch_entra({"users": entra["users"], "groups": entra["groups"]})
         for change in done:
             self.churn[change.split()[0]] += 1
-        chosen = [fault_menu(self.rng) for _ in range(self.rng.choice([0, 1, 1, 2]))]
+        chosen = [fault_menu(self.rng) for _index in range(self.rng.choice([0, 1, 1, 2]))]
         sandbox.faults([spec for _kind, spec, _survives in chosen])
         for kind, _spec, _survives in chosen:
             self.faults[kind] += 1
@@ -177,8 +176,8 @@ class Soak:
         self.out("  syncs run:          %d (%d ok, %d failed by injected faults, %d immediate reruns)" % (
             self.counts["runs"], self.counts["ok"], self.counts["failed"], self.counts["reruns"]))
         self.out("  churn applied:      %s" % ", ".join("%s %d" % kv for kv in sorted(self.churn.items())))
-        self.out("  faults injected:    %d (%d fired): %s" % (sum(self.faults.values()), sum(self.fired.values()),
-                                                           ", ".join("%s %d/%d" % (k, self.fired[k], v) for k, v in sorted(self.faults.items()))))
+        faults = ", ".join("%s %d/%d" % (k, self.fired[k], v) for k, v in sorted(self.faults.items()))
+        self.out("  faults injected:    %d (%d fired): %s" % (sum(self.faults.values()), sum(self.fired.values()), faults))
         self.out("  run failures:       %s" % (", ".join("%s x%d" % kv for kv in self.failures.items()) or "none"))
         self.out("  staff changes:      %s" % ", ".join("%s %d" % kv for kv in sorted(self.actions.items())))
         self.out("  final:              %d Entra users in scope, %d staff (%d active, %d archived)" % (

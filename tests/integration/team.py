@@ -88,7 +88,7 @@ def duplicates(coconut):
     return ({k: v for k, v in by_oid.items() if len(v) > 1}, {k: v for k, v in by_email.items() if len(v) > 1})
 
 
-def differences(state, unsynced_before=UNSYNCED):
+def differences(state, unsynced_before=None):
     """Every way Coconut's staff differ from the desired state; [] when converged."""
     wanted = desired(state["entra"])
     problems = []
@@ -116,7 +116,7 @@ def differences(state, unsynced_before=UNSYNCED):
     for oid, member in synced.items():
         if oid not in wanted and member["status"] != "archived":
             problems.append("staff %s (%s) is out of scope but %s" % (member["id"], member["email"], member["status"]))
-    expected_unsynced = {int(u["id"]): u for u in unsynced_before}
+    expected_unsynced = {int(u["id"]): u for u in (UNSYNCED if unsynced_before is None else unsynced_before)}
     if set(unsynced) != set(expected_unsynced):
         problems.append("unsynced staff changed: %s, expected %s" % (sorted(unsynced), sorted(expected_unsynced)))
     for sid, before in expected_unsynced.items():
@@ -138,7 +138,7 @@ def churn(entra, rng: random.Random, counter):
     group = next(g for g in entra["groups"] if g["id"] == GROUP)
     users = {u["id"]: u for u in entra["users"]}
     done = []
-    for _ in range(rng.randint(1, 4)):
+    for _change in range(rng.randint(1, 4)):
         members = [m for m in group["members"] if m in users]
         kind = rng.choice(["add", "add", "remove", "rename", "email", "disable", "enable", "title", "rejoin"])
         if kind == "add" or not members:

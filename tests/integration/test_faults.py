@@ -374,22 +374,24 @@ def test_two_syncs_of_one_site_at_once_create_nobody_twice(start_sandbox, tmp_pa
     # Both runs read Coconut before either writes: each read is answered 3 s after it is served.
     site.faults([{"service": "coconut", "method": "GET", "path": USERS + r"\?page=1", "delay": 3, "times": 2}])
     groups = [{"group": team.GROUP, "user_group": "Team"}]
-    runs = [start_playbook(site, tmp_path / name, name, entra_groups=groups) for name in ("first", "second")
-            if (tmp_path / name).mkdir() is None]
+    runs = []
+    for name in ("first", "second"):
+        (tmp_path / name).mkdir()
+        runs.append(start_playbook(site, tmp_path / name, name, entra_groups=groups))
     outcomes = [finish(process) for process in runs]
     results = [sync_result(process) for process in runs]
-    print("two syncs at once: rc %s, converged 409s %s" % ([rc for rc, _ in outcomes],
-                                                         [(r.get("applied") or {}).get("converged_conflicts") for r in results]))
+    converged = [(r.get("applied") or {}).get("converged_conflicts") for r in results]
+    print("two syncs at once: rc %s, converged 409s %s" % ([rc for rc, _output in outcomes], converged))
     for rc, output in outcomes:
         assert rc == 0 or "fatal:" in output and "msg" in output, output
-    assert any(rc == 0 for rc, _ in outcomes), [o for _, o in outcomes]
+    assert any(rc == 0 for rc, _output in outcomes), [output for _rc, output in outcomes]
     state = site.state()
     assert team.duplicates(state["coconut"]) == ({}, {})
     assert [g["name"] for g in state["coconut"]["user_groups"]] == ["Team"], "the user group was created once"
     final = playbook_sync(site, tmp_path, entra_groups=groups)
     assert final.rc == 0, final.output
     assert_converged(site)
-    if all(rc == 0 for rc, _ in outcomes):
+    if all(rc == 0 for rc, _output in outcomes):
         assert final.sync["changed"] is False, final.sync["changes"]
         assert sum((r.get("applied") or {}).get("converged_conflicts", 0) for r in results) > 0, \
             "the runs did not overlap: the 409 path was not exercised"

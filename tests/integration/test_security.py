@@ -37,30 +37,35 @@ class _Captured(Exception):
     pass
 
 
+def argument_spec_of(module):
+    """The argument_spec a module's main() gives AnsibleModule (captured; main stops there)."""
+    seen = {}
+
+    def capture(*_args, **kwargs):
+        seen.update(kwargs)
+        raise _Captured()
+
+    original = module.AnsibleModule
+    module.AnsibleModule = capture
+    try:
+        module.main()
+    except _Captured:
+        pass
+    finally:
+        module.AnsibleModule = original
+    return seen["argument_spec"]
+
+
 def module_argument_specs():
-    """{module name: argument_spec}, captured from each module's main() as AnsibleModule receives it."""
+    """{module name: argument_spec}, from each module's main(), or for an action-only module its action plugin."""
     specs = {}
     for info in pkgutil.iter_modules(collection_modules.__path__):
         module = importlib.import_module("%s.%s" % (collection_modules.__name__, info.name))
-        if not hasattr(module, "main"):  # action-only (credentials_file): its spec lives in the action plugin
+        if hasattr(module, "main"):
+            specs[info.name] = argument_spec_of(module)
+        else:  # credentials_file runs entirely as an action plugin, where its spec lives
             action = importlib.import_module("ansible_collections.coconut.entra.plugins.action.%s" % info.name)
             specs[info.name] = action.ActionModule.ARGUMENT_SPEC
-            continue
-        seen = {}
-
-        def capture(*_args, _seen=seen, **kwargs):
-            _seen.update(kwargs)
-            raise _Captured()
-
-        original = module.AnsibleModule
-        module.AnsibleModule = capture
-        try:
-            module.main()
-        except _Captured:
-            pass
-        finally:
-            module.AnsibleModule = original
-        specs[info.name] = seen["argument_spec"]
     return specs
 
 
