@@ -122,14 +122,38 @@ class CoconutClient:
 
     # ---- staff -----------------------------------------------------------------------------------
 
-    def list_staff(self, status=None, email=None):
-        """Every staff record (all statuses unless `status` is given)."""
+    def list_staff(self, status=None, email=None, synced=None):
+        """Every staff record (all statuses unless `status` is given; synced or unsynced ones only with `synced`)."""
         params = {}
         if status:
             params["filter[status]"] = status
         if email:
             params["filter[email]"] = email
+        if synced is not None:
+            params["filter[synced]"] = "true" if synced else "false"
         return self._list("users", "listing Coconut staff", params)
+
+    def staff_by_object_id(self, object_ids):
+        """The staff synced from these Entra object ids (`filter[integration.object_id]`, 100 ids a request, in parallel)."""
+        object_ids = sorted(set(object_ids))
+        chunks = [object_ids[i:i + BULK_LIMIT] for i in range(0, len(object_ids), BULK_LIMIT)]
+        if not chunks:
+            return []
+        what = "reading the Coconut staff of changed Entra users"
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(chunks)), thread_name_prefix="coconut-oid") as pool:
+            pages = pool.map(lambda chunk: self._list("users", what, {"filter[integration.object_id]": ",".join(chunk)}), chunks)
+            return [record for page in pages for record in page]
+
+    def count_staff(self, status=None, synced=None):
+        """How many staff match, from the pagination total of a one-record page."""
+        params = {"page": 1, "limit": 1}
+        if status:
+            params["filter[status]"] = status
+        if synced is not None:
+            params["filter[synced]"] = "true" if synced else "false"
+        what = "counting Coconut staff"
+        body = self._json(self._request("GET", "users", what, params=params), what)
+        return int(((body.get("meta") or {}).get("pagination") or {}).get("total") or 0)
 
     def get_staff(self, staff_id):
         """One staff record, or None when there is none with that id."""

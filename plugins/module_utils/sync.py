@@ -154,12 +154,19 @@ class Sync:
         # The token first: a wrong secret should fail with its AADSTS code before anything else.
         self.entra.token()
         stored = self.store.load() if self.store is not None else None
+        self.resolved = None
+        if stored:
+            # Delta: Graph's changes first, then only the Coconut staff they touch.
+            self.resolved = self.entra.resolve_groups([g["ref"] for g in self.groups])
+            if self.read_delta(stored):
+                self.read_coconut_delta()
+                return
         worker = threading.Thread(target=read_coconut, name="coconut-read", daemon=True)
         worker.start()
         try:
-            self.resolved = self.entra.resolve_groups([g["ref"] for g in self.groups])
-            if self.store is None or not self.read_delta(stored):
-                self.read_full()
+            if self.resolved is None:
+                self.resolved = self.entra.resolve_groups([g["ref"] for g in self.groups])
+            self.read_full()
         finally:
             worker.join()
         if "error" in coconut_result:
@@ -221,6 +228,27 @@ class Sync:
                                           {gid: after[gid] & is_member for gid in group_ids}, disabled & is_member)
         return True
 
+    def read_coconut_delta(self):
+        """The staff a delta run needs, in parallel: those synced from a changed user, every unsynced one (rules A
+        and B, possible duplicates), and how many synced staff are active (the archive threshold counts the site)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        jobs = {"changed": lambda: self.coconut.staff_by_object_id(self.delta["changed"]),
+                "unsynced": lambda: self.coconut.list_staff(synced=False),
+                "synced_active": lambda: self.coconut.count_staff(status="active", synced=True)}
+        if any(g["user_group"] for g in self.groups):
+            jobs["user_groups"] = self.coconut.list_user_groups
+        if any(g["locations"] for g in self.groups):
+            jobs["locations"] = self.coconut.list_locations
+        with ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="coconut-delta") as pool:
+            futures = {name: pool.submit(job) for name, job in jobs.items()}
+            results = {name: future.result() for name, future in futures.items()}
+        seen = {s["id"] for s in results["changed"]}
+        self.staff = results["changed"] + [s for s in results["unsynced"] if s["id"] not in seen]
+        self.delta["synced_active"] = results["synced_active"]
+        self.user_groups = results.get("user_groups", [])
+        self.locations = results.get("locations", [])
+
     def _extras_by_user(self):
         """Per user: role, locations and user group from the first selected group the user is in."""
         group_ids = {}
@@ -266,8 +294,8 @@ class Sync:
         staff, force_archive = self.staff, bool(self.options.get("force_archive"))
         if self.delta is not None:
             # Only the changed users are desired, so only their synced staff are in view (with every unsynced
-            # staff member, for rules A and B): staff of unchanged users are neither compared nor archived.
-            # The safety checks count the whole site, below, not this view.
+            # staff member, for rules A and B; read_coconut_delta read no others): staff of unchanged users are
+            # neither compared nor archived. The safety checks count the whole site, below, not this view.
             changed = {normalise(oid) for oid in self.delta["changed"]}
             staff = [s for s in self.staff if not is_synced(s) or normalise(staff_object_id(s) or "") in changed]
             force_archive = True
@@ -288,7 +316,7 @@ class Sync:
         """The archive threshold and the empty-scope guard of a delta run, on the whole site after the change."""
         from ansible_collections.coconut.entra.plugins.module_utils.reconcile import _check_safety, archive_allowance
 
-        synced_active = sum(1 for s in self.staff if is_synced(s) and s.get("status", "active") != "archived")
+        synced_active = self.delta["synced_active"]
         # _check_safety reads only whether the scope is empty from its `users` argument.
         _check_safety(plan, range(self.delta["scope"]), plan.get("skipped") or [], synced_active, self.threshold,
                       archive_allowance(self.threshold, synced_active))

@@ -1091,11 +1091,12 @@ class CoconutRequest:
         sb = self.sb
         if ident is None:
             if self.method == "GET":
-                page, limit = self.paging(("filter[status]", "filter[email]"))
+                page, limit = self.paging(("filter[status]", "filter[email]", "filter[integration.object_id]", "filter[synced]"))
                 status, email = self.q("filter[status]"), self.q("filter[email]")
                 if status is not None and status not in ("active", "archived"):
                     raise coconut_error(400, "invalid_parameter", "filter[status] must be active or archived.", parameter="filter[status]")
                 ids = sb.staff_ids(status, email.strip().casefold() if email is not None else None)
+                ids = self.integration_filters(ids)
                 extra = "".join(f"&{k}={quote(v[0])}" for k, v in self.query.items() if k.startswith("filter["))
                 return self.listing("users", ids, lambda i: self.staff_view(sb.staff[i]), page, limit, extra)
             if self.method == "POST":
@@ -1115,6 +1116,23 @@ class CoconutRequest:
                 raise coconut_error(409, "id_mismatch", "data.id does not match the URL.", pointer="/data/id")
             return self.single_write(lambda d, p: self.update_user({**d, "id": ident}, p), 200)
         self.not_allowed(["GET", "PATCH"])
+
+    def integration_filters(self, ids):
+        """filter[integration.object_id]=a,b,... (at most 100 ids) and filter[synced]=true|false."""
+        sb = self.sb
+        object_ids, synced = self.q("filter[integration.object_id]"), self.q("filter[synced]")
+        if synced is not None and synced not in ("true", "false"):
+            raise coconut_error(400, "invalid_parameter", "filter[synced] must be true or false.", parameter="filter[synced]")
+        if object_ids is not None:
+            wanted = [o for o in object_ids.split(",") if o]
+            if len(wanted) > 100:
+                raise coconut_error(400, "invalid_parameter", "filter[integration.object_id] takes at most 100 ids.",
+                                    parameter="filter[integration.object_id]")
+            found = {sb.object_ids[o] for o in wanted if o in sb.object_ids}
+            ids = [i for i in ids if i in found]
+        if synced is not None:
+            ids = [i for i in ids if ((sb.staff[i].get("integration") or {}).get("source") == "entra_id") == (synced == "true")]
+        return ids
 
     def find_user(self, ident):
         user = self.sb.staff.get(int(ident)) if str(ident).isdigit() else None
