@@ -320,6 +320,10 @@ class EntraClient:
 
     def group_members(self, group_id, transitive=False, select=None):
         """Every user member of a group (direct, or transitive through nested groups); users only, every page."""
+        return list(self.iter_group_members(group_id, transitive=transitive, select=select))
+
+    def iter_group_members(self, group_id, transitive=False, select=None):
+        """group_members() page by page, so a caller can let each page go once used (memory at 100,000 members)."""
         relation = "transitiveMembers" if transitive else "members"
         fields = self._user_fields(select)
         params = {"$top": "999", "$select": ",".join(fields)}
@@ -329,11 +333,11 @@ class EntraClient:
         if first.status_code == 404:
             raise CoconutEntraError(f"no Entra group with id {group_id}", group=group_id)
         page = json_body(first, "Microsoft Graph", what)
-        members = list(page.get("value") or [])
         next_link = page.get("@odata.nextLink")
+        yield from page.pop("value", None) or []
+        del page, first
         if next_link:
-            members.extend(self.paginate(next_link, permission=PERMISSION_GROUP_MEMBERS, what=what))
-        return members
+            yield from self.paginate(next_link, permission=PERMISSION_GROUP_MEMBERS, what=what)
 
     # ---- delta queries (incremental sync) -------------------------------------------------------
 

@@ -327,15 +327,20 @@ def map_users(mapping, users, invalid_users="fail", extras_for=None):
                 fields[key] = list(value) if isinstance(value, (list, tuple)) else value
         desired.append(DesiredStaff(object_id=object_id, display_name=user.get("displayName"), fields=fields))
     if invalid and invalid_users == "fail":
-        lines = []
-        for item in invalid[:_LISTING_CAP]:
-            problems = "; ".join(f"{err['field']}: {err['message']}" for err in item["errors"])
-            lines.append(f"{item['display_name'] or '(no display name)'} ({item['object_id']}): {problems}")
-        if len(invalid) > _LISTING_CAP:
-            lines.append(f"and {len(invalid) - _LISTING_CAP} more")
-        listing = "\n  ".join(lines)
-        raise CoconutEntraError(f"{len(invalid)} Entra user(s) cannot be mapped to Coconut staff, so nothing was written:\n  {listing}\n"
-                                "Fix these users in Entra or the expressions in coconut_staff_mapping, or set "
-                                "coconut_invalid_users: skip to leave them as they are and sync everyone else.",
-                                invalid=invalid)
+        raise unmappable_error(invalid)
     return desired, invalid
+
+
+def unmappable_error(invalid):
+    """The one error for invalid_users: fail, naming each user (the first 20) and field."""
+    lines = []
+    for item in invalid[:_LISTING_CAP]:
+        problems = "; ".join(f"{err['field']}: {err['message']}" for err in item["errors"])
+        lines.append(f"{item['display_name'] or '(no display name)'} ({item['object_id']}): {problems}")
+    if len(invalid) > _LISTING_CAP:
+        lines.append(f"and {len(invalid) - _LISTING_CAP} more")
+    listing = "\n  ".join(lines)
+    return CoconutEntraError(f"{len(invalid)} Entra user(s) cannot be mapped to Coconut staff, so nothing was written:\n  {listing}\n"
+                             "Fix these users in Entra or the expressions in coconut_staff_mapping, or set "
+                             "coconut_invalid_users: skip to leave them as they are and sync everyone else.",
+                             invalid=invalid)

@@ -183,13 +183,49 @@ class Sync:
             links = {group["id"]: self.entra.latest_delta_link(group_id=group["id"]) for group in self.resolved}
             users_link = self.entra.latest_delta_link(select=select)
         transitive = self.options.get("membership", "direct") == "transitive"
-        self.members = [self.entra.group_members(group["id"], transitive=transitive, select=select) for group in self.resolved]
+        self._start_intake()
+        members, disabled = {}, set()
+        for index, group in enumerate(self.resolved):
+            ids = members[group["id"]] = set()
+            self._take(index, self.entra.iter_group_members(group["id"], transitive=transitive, select=select),
+                       ids if self.store is not None else None, disabled)
         if self.store is not None:
             from ansible_collections.coconut.entra.plugins.module_utils.delta import new_state
 
-            members = {group["id"]: {u["id"] for u in users if u.get("id")} for group, users in zip(self.resolved, self.members, strict=True)}
-            disabled = {u["id"] for users in self.members for u in users if u.get("id") and u.get("accountEnabled") is not True}
             self.next_state = new_state(self.fingerprint, [g["id"] for g in self.resolved], links, users_link, members, disabled)
+
+    def _start_intake(self):
+        self.first_group = {}  # object id -> index of the first selected group listing the (enabled) user
+        self.desired, self.invalid = [], []
+
+    def _take(self, index, users, member_ids=None, disabled=None):
+        """Map each enabled user the first time a selected group lists them, a page at a time, so that Graph's
+        records go as soon as they are mapped (peak memory at 100,000 members). Per-group extras come in plan()."""
+
+        batch = []
+        for user in users:
+            uid = user.get("id")
+            if member_ids is not None and uid:
+                member_ids.add(uid)
+            if user.get("accountEnabled") is not True:
+                if disabled is not None and uid:
+                    disabled.add(uid)
+                continue
+            if uid in self.first_group:
+                continue
+            self.first_group[uid] = index
+            batch.append(user)
+            if len(batch) >= 1000:
+                self._map(batch)
+                batch = []
+        self._map(batch)
+
+    def _map(self, users):
+        from ansible_collections.coconut.entra.plugins.module_utils.mapping import map_users
+
+        desired, invalid = map_users(self.mapping, users, invalid_users="skip")
+        self.desired.extend(desired)
+        self.invalid.extend(invalid)
 
     def read_delta(self, stored):
         """Only what changed since the stored state: True, or False when a full read is needed (said why)."""
@@ -221,7 +257,9 @@ class Sync:
         changed = set().union(*(added | removed for added, removed in rounds.values())) | (user_changed & (was_member | is_member))
         users = {u["id"]: u for u in self.entra.users_by_id(changed & is_member, select=self.mapping.graph_select)}
         is_member &= set(users) | (is_member - changed)  # a member Graph no longer returns is gone
-        self.members = [[users[uid] for uid in sorted(after[gid] & changed) if uid in users] for gid in group_ids]
+        self._start_intake()
+        for index, gid in enumerate(group_ids):
+            self._take(index, [users[uid] for uid in sorted(after[gid] & changed) if uid in users])
         disabled = (set(stored.get("disabled") or ()) - changed) | {uid for uid, u in users.items() if u.get("accountEnabled") is not True}
         self.delta = {"changed": changed, "scope": len(is_member - disabled)}
         self.next_state = delta.new_state(self.fingerprint, group_ids, links, users_link,
@@ -249,20 +287,18 @@ class Sync:
         self.user_groups = results.get("user_groups", [])
         self.locations = results.get("locations", [])
 
-    def _extras_by_user(self):
-        """Per user: role, locations and user group from the first selected group the user is in."""
+    def _group_extras(self):
+        """Per selected group: the role, locations and user group its members take (the first group wins)."""
         group_ids = {}
         for ug in self.user_groups:
             group_ids.setdefault(ug.get("name"), ug["id"])
         known_locations = {loc.get("external_id") for loc in self.locations}
+        extras = []
         for group in self.groups:
             missing = [loc for loc in group["locations"] or [] if loc not in known_locations]
             if missing:
                 raise CoconutEntraError("%s names Coconut location(s) %s that do not exist; known external ids: %s" % (
                     group["where"], ", ".join(missing), ", ".join(sorted(str(k) for k in known_locations if k)) or "none"))
-        enabled = {}
-        extras = {}
-        for group, members in zip(self.groups, self.members, strict=True):
             values = {}
             if group["role"] is not None:
                 values["role"] = group["role"]
@@ -270,23 +306,22 @@ class Sync:
                 values["locations"] = list(group["locations"])
             if group["user_group"]:
                 values["user_group_id"] = group_ids.get(group["user_group"], "new:" + group["user_group"])
-            for user in members:
-                if user.get("id") in enabled or user.get("accountEnabled") is not True:
-                    continue
-                enabled[user["id"]] = user
-                extras[user["id"]] = values
-        return list(enabled.values()), extras
+            extras.append(values)
+        return extras
 
     def plan(self):
-        from ansible_collections.coconut.entra.plugins.module_utils.mapping import map_users
+        from ansible_collections.coconut.entra.plugins.module_utils.mapping import unmappable_error
         from ansible_collections.coconut.entra.plugins.module_utils.reconcile import plan as make_plan
 
-        users, extras = self._extras_by_user()
-        self.scope_size = len(users) if self.delta is None else self.delta["scope"]
-        desired, invalid = map_users(self.mapping, users, invalid_users=self.options.get("invalid_users", "fail"),
-                                     extras_for=lambda user: extras[user["id"]])
-        # Graph's user records are mapped now: let them go before the planner builds its indexes (peak memory at 100k).
-        self.members = users = extras = None
+        extras = self._group_extras()
+        self.scope_size = len(self.first_group) if self.delta is None else self.delta["scope"]
+        desired, invalid = self.desired, self.invalid
+        for item in desired:
+            for key, value in extras[self.first_group[item.object_id]].items():
+                item.fields[key] = list(value) if isinstance(value, list) else value
+        if invalid and self.options.get("invalid_users", "fail") == "fail":
+            raise unmappable_error(invalid)
+        self.desired = self.first_group = None
         for item in invalid:
             self.warn("skipped Entra user %s (%s): %s" % (
                 item.get("display_name"), item.get("object_id"),
