@@ -33,8 +33,11 @@ def normalise(value):
     if not isinstance(value, str):
         value = str(value)
     if value.isascii():
-        # Same result as below for ASCII (NFKC is the identity, casefold is lower), much faster.
-        return " ".join(value.lower().split())
+        # Same result as below for ASCII (NFKC is the identity, casefold is lower), much faster. An already
+        # normal value (a lowercase object id or email) is returned as the same object: the planner's indexes
+        # then hold no second copy of it (memory at 100,000 staff).
+        folded = " ".join(value.lower().split())
+        return value if folded == value else folded
     # NFKC again after casefold: folding can produce sequences NFKC would compose (keeps normalise idempotent).
     value = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", value).casefold())
     return " ".join(value.split())
