@@ -25,8 +25,20 @@ def _value(value):
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def _block(fields):
-    return "".join("%s: %s\n" % (name, _value(fields[name])) for name in sorted(fields))
+def user_group_label(value, names=None):
+    """A staff group as people know it: its name (and id), or the name of one this run creates."""
+    if isinstance(value, str) and value.startswith("new:"):
+        return "%s (new staff group)" % value[4:]
+    if value is not None and names and str(value) in names:
+        return "%s (%s)" % (names[str(value)], value)
+    return value
+
+
+def _block(fields, names=None):
+    shown = dict(fields)
+    if "user_group_id" in shown:
+        shown["user_group_id"] = user_group_label(shown["user_group_id"], names)
+    return "".join("%s: %s\n" % (name, _value(shown[name])) for name in sorted(shown))
 
 
 def plan_changes(plan, staff_by_id=None):
@@ -86,16 +98,18 @@ def summary_line(counts):
     return "coconut.entra plan: " + ", ".join(parts + extra) + "; %d unchanged" % counts.get("unchanged", 0)
 
 
-def render_diff(changes, counts, max_entries=50):
-    """Ansible's diff list: a summary, then one entry per staff member with only the changing fields."""
+def render_diff(changes, counts, max_entries=50, user_group_names=None):
+    """Ansible's diff list: a summary, then one entry per staff member with only the changing fields.
+
+    `user_group_names` ({id: name}) shows staff groups by name."""
     diffs = [{"prepared": summary_line(counts) + "\n"}]
     for change in changes[:max_entries]:
         header = "%s %s" % (change["action"], _label(change["display_name"], change["email"], change["id"]))
         diffs.append({
             "before_header": header,
             "after_header": header,
-            "before": _block(change["before"]),
-            "after": _block(change["after"]),
+            "before": _block(change["before"], user_group_names),
+            "after": _block(change["after"], user_group_names),
         })
     hidden = len(changes) - max_entries
     if hidden > 0:

@@ -31,7 +31,7 @@ except ImportError:
     HAS_JINJA2 = False
     JINJA2_IMPORT_ERROR = traceback.format_exc()
 
-from ansible_collections.coconut.entra.plugins.module_utils.diff import plan_changes
+from ansible_collections.coconut.entra.plugins.module_utils.diff import plan_changes, user_group_label
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 from ansible_collections.coconut.entra.plugins.module_utils.reconcile import apply_to_records
 from ansible_collections.coconut.entra.plugins.module_utils.staff_view import duplicate_sets, full_name, staff_row
@@ -95,13 +95,18 @@ def _why(change):
     return f"matched by {rule}"
 
 
-def _field_changes(before, after):
+def _field_changes(before, after, user_group_names=None):
     names = sorted(set(before) | set(after), key=lambda name: (FIELD_ORDER.get(name, len(FIELD_ORDER)), name))
-    return [{"name": name, "label": FIELD_LABELS.get(name, name), "before": before.get(name), "after": after.get(name)}
-            for name in names]
+    fields = [{"name": name, "label": FIELD_LABELS.get(name, name), "before": before.get(name), "after": after.get(name)}
+              for name in names]
+    for field in fields:
+        if field["name"] == "user_group_id":  # by name, not by id
+            field["before"] = user_group_label(field["before"], user_group_names)
+            field["after"] = user_group_label(field["after"], user_group_names)
+    return fields
 
 
-def _changes(plan, staff_by_id):
+def _changes(plan, staff_by_id, user_group_names=None):
     changes = []
     for change in plan_changes(plan, staff_by_id):
         change = dict(change)
@@ -110,7 +115,7 @@ def _changes(plan, staff_by_id):
         else:
             change["label"] = change["action"]
         change["why"] = _why(change)
-        change["fields"] = _field_changes(change.get("before") or {}, change.get("after") or {})
+        change["fields"] = _field_changes(change.get("before") or {}, change.get("after") or {}, user_group_names)
         changes.append(change)
     return changes
 
@@ -183,18 +188,20 @@ def _iso(moment):
     return str(moment)
 
 
-def build_report_data(*, site, groups, check_mode, plan, staff_before, staff_after=None, generated_at, options):
+def build_report_data(*, site, groups, check_mode, plan, staff_before, staff_after=None, generated_at, options,
+                      user_group_names=None):
     """Everything the report shows, as plain JSON-serialisable data.
 
     `staff_after` is Coconut's staff after a real run; left out (check mode), it is predicted
     from the plan (reconcile.apply_to_records: staff to be created get the ids new-1, new-2, ...).
     `generated_at` is a datetime (naive means UTC), an ISO string, or None for now.
     Options whose name hints at a credential are dropped (see SECRET_WORDS).
+    `user_group_names` ({id: name}) shows staff groups in the changes by name.
     """
     staff_by_id = {record["id"]: record for record in staff_before}
     if staff_after is None:
         staff_after = apply_to_records(staff_before, plan)
-    changes = _changes(plan, staff_by_id)
+    changes = _changes(plan, staff_by_id, user_group_names)
     users, sets, users_counts = _users_tab(staff_after, changes)
     counts = {key: 0 for key, _label in COUNT_LABELS}
     counts.update(plan.get("counts") or {})

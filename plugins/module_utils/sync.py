@@ -394,7 +394,7 @@ class Sync:
             "skipped_users": _capped(plan.get("skipped", []), "skipped_users", truncated),
             "groups": [{"id": g["id"], "displayName": g.get("displayName")} for g in self.resolved],
             "scope": self.scope_size,
-            "diff": render_diff(changes, counts, self.options.get("diff_max_entries") or 50),
+            "diff": render_diff(changes, counts, self.options.get("diff_max_entries") or 50, self.user_group_names()),
         }
         if len(changes) <= RESULT_CAP:
             result["plan"] = plan
@@ -436,6 +436,9 @@ class Sync:
                     self.store.save(self.next_state)
         return result
 
+    def user_group_names(self):
+        return {str(group["id"]): group.get("name") for group in self.user_groups or []}
+
     def write_report(self, plan, staff_after):
         from ansible_collections.coconut.entra.plugins.module_utils.report import build_report_data, write_report
 
@@ -448,5 +451,6 @@ class Sync:
             staff_after=staff_after,
             generated_at=None,
             options={k: v for k, v in self.options.items() if k != "report"},
+            user_group_names=self.user_group_names(),
         )
         return write_report(self.options["report"], data)

@@ -330,3 +330,25 @@ def test_a_check_run_and_the_real_run_after_it_report_the_same_changes():
     assert {u["id"]: u["change"] for u in checked["users"] if u["change"]} == {"new-1": "create", "101": "update", "102": "adopt",
                                                                                "103": "archive"}
     assert render_html(checked).count("<script") == 2
+
+
+def test_staff_groups_show_by_name_in_changes():
+    from ansible_collections.coconut.entra.plugins.module_utils.diff import render_diff
+
+    plan = {"create": [{"object_id": "o9", "display_name": "Noah Fischer",
+                        "fields": {"first_name": "Noah", "last_name": "Fischer", "email": "noah@x", "user_group_id": "new:Tellers"}}],
+            "update": [{"id": "7", "object_id": "o7", "display_name": "Ada Lovelace", "rule": "object_id", "adopt": False, "restore": False,
+                        "before": {"user_group_id": None}, "after": {"user_group_id": "2"}}],
+            "archive": [], "conflicts": [], "possible_duplicates": [], "skipped": [],
+            "counts": {"create": 1, "update": 1}}
+    staff = [{"id": "7", "first_name": "Ada", "last_name": "Lovelace", "email": "ada@x", "status": "active",
+              "integration": {"source": "entra_id", "object_id": "o7"}}]
+    data = build_report_data(site=SITE, groups=GROUPS, check_mode=True, plan=plan, staff_before=staff, generated_at=WHEN,
+                             options={}, user_group_names={"2": "Advisors"})
+    shown = {c["display_name"]: {f["name"]: f["after"] for f in c["fields"]} for c in data["changes"]}
+    assert shown["Noah Fischer"]["user_group_id"] == "Tellers (new staff group)"
+    assert shown["Ada Lovelace"]["user_group_id"] == "Advisors (2)"
+    from ansible_collections.coconut.entra.plugins.module_utils.diff import plan_changes
+
+    text = "".join(d.get("after", "") for d in render_diff(plan_changes(plan, {"7": staff[0]}), plan["counts"], 10, {"2": "Advisors"}))
+    assert "user_group_id: Tellers (new staff group)" in text and "user_group_id: Advisors (2)" in text
