@@ -204,7 +204,8 @@ def test_latency_delays_each_response_without_serialising_them(start_sandbox):
         statuses = list(pool.map(lambda _unused: coconut_get(running).status_code, range(6)))
     elapsed = time.monotonic() - started
     print(f"6 parallel requests with 300 ms latency: {elapsed:.2f} s")
-    assert statuses == [200] * 6 and 0.3 <= elapsed < 1.2
+    # Serialised, the six would take at least 1.8 s.
+    assert statuses == [200] * 6 and 0.3 <= elapsed < 1.7
 
 
 def test_keep_alive_serves_many_requests_on_one_connection(sandbox):

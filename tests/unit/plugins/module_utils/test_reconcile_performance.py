@@ -20,7 +20,7 @@ def test_planning_100k_equal_users_is_fast_and_empty():
     elapsed = time.perf_counter() - started
     print(f"\nplan(): {SIZE:,} desired users vs {SIZE:,} staff in {elapsed:.2f} s")
     assert plan_is_empty(result) and result["counts"]["unchanged"] == SIZE
-    assert elapsed < 10
+    assert elapsed < 60, "a guard against quadratic work, not a speed test (make bench measures speed)"
 
 
 def test_planning_100k_new_users_against_100k_unsynced_staff_is_fast():
@@ -35,4 +35,4 @@ def test_planning_100k_new_users_against_100k_unsynced_staff_is_fast():
     elapsed = time.perf_counter() - started
     print(f"\nplan(): first sync of {SIZE:,} users adopting {SIZE:,} unsynced staff in {elapsed:.2f} s")
     assert result["counts"]["adopt"] == SIZE and result["counts"]["archive"] == 0
-    assert elapsed < 10
+    assert elapsed < 60, "a guard against quadratic work, not a speed test (make bench measures speed)"
