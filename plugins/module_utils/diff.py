@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 
 ACTIONS = ("create", "update", "archive")
+RULE_NAMES = {"name_and_email": "rule A: same first name, last name and email",
+              "display_name": "rule B: \"first last\" equals the display name"}
 
 
 def _label(display_name, email, staff_id=None):
@@ -104,7 +106,8 @@ def render_diff(changes, counts, max_entries=50, user_group_names=None):
     `user_group_names` ({id: name}) shows staff groups by name."""
     diffs = [{"prepared": summary_line(counts) + "\n"}]
     for change in changes[:max_entries]:
-        header = "%s %s" % (change["action"], _label(change["display_name"], change["email"], change["id"]))
+        action = "adopt (%s)" % RULE_NAMES.get(change.get("rule"), change.get("rule")) if change.get("adopt") else change["action"]
+        header = "%s %s" % (action, _label(change["display_name"], change["email"], change["id"]))
         diffs.append({
             "before_header": header,
             "after_header": header,

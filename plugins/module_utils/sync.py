@@ -368,15 +368,25 @@ class Sync:
         staff_by_id = {s["id"]: s for s in self.staff}
         changes = plan_changes(plan, staff_by_id)
         counts = dict(plan["counts"])
+        def who(staff_ids):
+            """Candidate staff as people see them on the Users tab: name, email and id."""
+            shown = []
+            for staff_id in staff_ids:
+                member = staff_by_id.get(staff_id) or staff_by_id.get(str(staff_id)) or {}
+                name = " ".join(part for part in (member.get("first_name"), member.get("last_name")) if part) or "(no name)"
+                shown.append("%s <%s> (staff %s)" % (name, member.get("email") or "no email", staff_id))
+            return ", ".join(shown)
+
         for item in plan["conflicts"][:WARNINGS_CAP]:
-            self.warn("conflict: Entra user %s <%s> matches several Coconut staff by %s (staff %s); nothing was written for them" % (
-                item.get("display_name"), item.get("email"), item.get("rule"), ", ".join(str(c) for c in item.get("candidates", []))))
+            self.warn("conflict: Entra user %s <%s> matches several Coconut staff by %s: %s; nothing was written for them" % (
+                item.get("display_name"), item.get("email"), item.get("rule"), who(item.get("candidates", []))))
         for item in plan["possible_duplicates"][:WARNINGS_CAP]:
             verb = "created anyway" if item.get("created") else "not created"
-            self.warn("possible duplicate: Entra user %s <%s> matches no staff, but unsynced staff %s share the %s; %s "
+            self.warn("possible duplicate: Entra user %s <%s> matches no staff, but unsynced %s share%s the %s; %s "
                       "(coconut_possible_duplicates: %s)" % (
-                          item.get("display_name"), item.get("email"), ", ".join(str(c) for c in item.get("candidates", [])),
-                          item.get("reason"), verb, self.options.get("possible_duplicates", "report")))
+                          item.get("display_name"), item.get("email"), who(item.get("candidates", [])),
+                          "s" if len(item.get("candidates", [])) == 1 else "", item.get("reason"), verb,
+                          self.options.get("possible_duplicates", "report")))
         if len(plan["conflicts"]) > WARNINGS_CAP or len(plan["possible_duplicates"]) > WARNINGS_CAP:
             self.warn("%d conflict(s) and %d possible duplicate(s) in all; only the first %d of each are shown here: set "
                       "coconut_sync_report for the full list" % (len(plan["conflicts"]), len(plan["possible_duplicates"]), WARNINGS_CAP))

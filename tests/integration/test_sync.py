@@ -264,3 +264,13 @@ def test_match_rules_can_be_narrowed(site, tmp_path):
     assert not [c for c in result.sync["changes"] if c["display_name"] == "Grace Hopper"], "without rule B she is not adopted"
     grace = [d for d in result.sync["possible_duplicates"] if d["display_name"] == "Grace Hopper"]
     assert grace and grace[0]["reason"] == "name", "her hand-made record with the same name makes her a possible duplicate"
+
+
+def test_warnings_show_the_candidate_staff_by_name_and_email(site, tmp_path):
+    result = sync(site, tmp_path, check=True, diff=True)
+    assert result.rc == 0, result.output
+    text = " ".join(result.output.split())
+    assert ("possible duplicate: Entra user Margaret Hamilton <margaret.hamilton@mapleridge.example> matches no staff, but unsynced "
+            "Peggy Hamilton <margaret.hamilton@mapleridge.example> (staff 105) shares the email") in text
+    assert "adopt (rule A: same first name, last name and email) Ada Lovelace" in result.stdout
+    assert 'adopt (rule B: "first last" equals the display name) Grace Hopper' in result.stdout
