@@ -24,10 +24,7 @@ pytestmark = pytest.mark.integration
 
 
 def make_site(start_sandbox, tmp_path, scenario=None):
-    sandbox = start_sandbox(scenario or branch.scenario())
-    sandbox.vars_file = tmp_path / "sandbox-vars.yml"
-    sandbox.vars_file.write_text(yaml.safe_dump(sandbox.vars))
-    return sandbox
+    return start_sandbox(scenario or branch.scenario())
 
 
 @pytest.fixture
@@ -41,9 +38,6 @@ def sync(site, tmp_path, check=False, **extra):
     return run_playbook("sync.yml", tmp_path, vars_files=[site.vars_file], extra=variables, check=check)
 
 
-def writes(site):
-    return [r for r in site.requests() if r["method"] not in ("GET", "HEAD") and r["service"] != "login"]
-
 
 def refused(site, *expected, **options):
     """In process: the sync fails, its message holds every expected phrase, and nothing was written."""
@@ -51,7 +45,7 @@ def refused(site, *expected, **options):
     assert not outcome.ok, outcome
     missing = [text for text in expected if text not in outcome.msg]
     assert not missing, "missing %s in: %s" % (missing, outcome.msg)
-    assert writes(site) == []
+    assert site.writes() == []
     return outcome.msg
 
 
@@ -75,7 +69,7 @@ def test_malformed_group_id_is_taken_as_a_name(site, tmp_path):
     malformed = branch.oid("g-tellers")[:-1]
     failed(sync(site, tmp_path, entra_groups=[malformed]), "no Entra group named '%s'" % malformed,
            "check the spelling in entra_groups", "mistyped object id", "8-4-4-4-12 hex digits")
-    assert writes(site) == []
+    assert site.writes() == []
 
 
 # ---- mapping ---------------------------------------------------------------------------------
@@ -159,7 +153,7 @@ def test_revoked_coconut_token(site, tmp_path):
     site.patch_coconut({"api_tokens": {"update": [{"id": "t1", "revoked": True}]}})
     run = failed(sync(site, tmp_path), "the Coconut API token was revoked", "coconut_api_token", "connect.yml")
     assert branch.API_TOKEN not in run.output
-    assert writes(site) == []
+    assert site.writes() == []
 
 
 # ---- safety limits ---------------------------------------------------------------------------

@@ -10,7 +10,6 @@ import json
 import re
 
 import pytest
-import yaml
 
 from . import branch
 from .playbook import run_playbook
@@ -22,10 +21,7 @@ GATE_LINE = re.compile(r"^fatal: \[localhost\]: FAILED! => .*\"msg\": \"([^\"]*)
 
 
 def make_site(start_sandbox, tmp_path, scenario=None):
-    site = start_sandbox(scenario or branch.scenario())
-    site.vars_file = tmp_path / "sandbox-vars.yml"
-    site.vars_file.write_text(yaml.safe_dump(site.vars))
-    return site
+    return start_sandbox(scenario or branch.scenario())
 
 
 @pytest.fixture
@@ -46,9 +42,6 @@ def gate(site, tmp_path, report=None, **extra):
     return sync(site, tmp_path, check=True, coconut_fail_on_drift=True, **extra)
 
 
-def writes(site):
-    return [r for r in site.requests() if r["method"] not in ("GET", "HEAD") and r["service"] != "login"]
-
 
 def test_drift_gate_fails_with_one_line_naming_the_counts_and_keeps_the_report(site, tmp_path):
     report = tmp_path / "reports" / "sync.html"
@@ -58,7 +51,7 @@ def test_drift_gate_fails_with_one_line_naming_the_counts_and_keeps_the_report(s
         "drift: Coconut differs from Entra (1 create, 3 update, 1 restore, 2 archive); run sync.yml without --check to apply"]
     assert "+job_title: Senior Teller" in result.stdout, "the diff is shown before the gate fails"
     assert result.stdout.index("+job_title: Senior Teller") < result.stdout.index("drift: Coconut differs")
-    assert writes(site) == []
+    assert site.writes() == []
 
     # The JSON and the Markdown are written although the run failed: they are what CI keeps and posts.
     data = json.loads(report.with_suffix(".json").read_text())
@@ -101,7 +94,7 @@ def test_drift_gate_passes_when_nothing_is_pending_and_fails_on_a_single_change(
     assert pending.rc == 2, pending.output
     assert DRIFT_LINE.findall(pending.stdout) == [
         "drift: Coconut differs from Entra (1 update); run sync.yml without --check to apply"]
-    assert writes(site) == []
+    assert site.writes() == []
 
 
 def test_conflicts_gate_fails_on_a_conflict_and_passes_once_it_is_resolved(start_sandbox, tmp_path):
@@ -127,4 +120,4 @@ def test_conflicts_gate_stops_a_real_run_before_any_write(site, tmp_path):
     result = sync(site, tmp_path, check=False, coconut_fail_on_conflicts=True)
     assert result.rc == 2, result.output
     assert "0 conflict(s) and 1 possible duplicate(s) need a decision" in result.output
-    assert writes(site) == []
+    assert site.writes() == []

@@ -16,10 +16,7 @@ GROUP_IDS = [branch.oid("g-tellers"), branch.oid("g-advisors"), branch.oid("g-co
 
 @pytest.fixture
 def site(start_sandbox, tmp_path):
-    sandbox = start_sandbox(branch.scenario())
-    sandbox.vars_file = tmp_path / "sandbox-vars.yml"
-    sandbox.vars_file.write_text(yaml.safe_dump(sandbox.vars))
-    return sandbox
+    return start_sandbox(branch.scenario())
 
 
 def connect(site, tmp_path, check=False, diff=False, **extra):
@@ -39,9 +36,6 @@ def sync(site, tmp_path):
 def record(site):
     return site.state()["coconut"]["integration"]
 
-
-def writes(site):
-    return [r for r in site.requests("coconut") if r["method"] not in ("GET", "HEAD")]
 
 
 def test_connect_records_the_integration_without_secrets(site, tmp_path):
@@ -65,7 +59,7 @@ def test_check_mode_verifies_and_writes_nothing_then_connect_is_idempotent(site,
     result = check.task("Verify Entra and Coconut")
     assert result["changed"] is True
     assert result["diff"]["before"] == {} and result["diff"]["after"]["groups"] == GROUP_IDS
-    assert record(site) is None and writes(site) == []
+    assert record(site) is None and site.writes("coconut") == []
 
     first = connect(site, tmp_path)
     assert first.rc == 0, first.output
@@ -75,7 +69,7 @@ def test_check_mode_verifies_and_writes_nothing_then_connect_is_idempotent(site,
     again = connect(site, tmp_path, diff=True)
     assert again.rc == 0, again.output
     assert again.task("Verify Entra and Coconut")["changed"] is False
-    assert writes(site) == []
+    assert site.writes("coconut") == []
     assert record(site)["connected_at"] == connected_at
 
 
@@ -114,7 +108,7 @@ def test_a_failed_check_names_what_is_missing_and_records_nothing(site, tmp_path
     assert run.rc != 0
     assert expected in run.output
     assert "Nothing was recorded in Coconut" in run.output
-    assert record(site) is None and writes(site) == []
+    assert record(site) is None and site.writes("coconut") == []
 
 
 def test_disconnect_removes_the_record_and_leaves_staff(site, tmp_path):
@@ -126,7 +120,7 @@ def test_disconnect_removes_the_record_and_leaves_staff(site, tmp_path):
     assert run.rc == 0, run.output
     assert record(site) is None
     assert site.state()["coconut"]["users"] == staff_before, "disconnect touched staff"
-    assert [(r["method"], r["path"].split("?")[0]) for r in writes(site)] == [("DELETE", "/api/v2/integrations/entra-id")]
+    assert [(r["method"], r["path"].split("?")[0]) for r in site.writes("coconut")] == [("DELETE", "/api/v2/integrations/entra-id")]
     again = disconnect(site, tmp_path)
     assert again.rc == 0 and again.task("Remove the integration record")["changed"] is False
 
@@ -153,4 +147,4 @@ def test_reconnect_and_sync_create_no_duplicate(site, tmp_path):
     assert second.sync["changed"] is False
     assert second.sync["counts"]["create"] == 0
     assert len(site.state()["coconut"]["users"]) == staff_count
-    assert not [r for r in writes(site) if r["path"].startswith("/api/v2/users")]
+    assert not [r for r in site.writes("coconut") if r["path"].startswith("/api/v2/users")]

@@ -8,7 +8,7 @@ import pytest
 
 from . import branch
 from .playbook import run_playbook
-from .test_sync import make_site, writes
+from .test_sync import make_site
 
 pytestmark = pytest.mark.integration
 PLAYBOOK = Path(__file__).parent / "playbooks" / "modules.yml"
@@ -28,13 +28,13 @@ def run(site, tmp_path, module, args, check=False, diff=True):
 
 def four_steps(site, tmp_path, module, args):
     first = run(site, tmp_path, module, args, check=True)
-    assert first["changed"] is True and writes(site) == []
+    assert first["changed"] is True and site.writes() == []
     applied = run(site, tmp_path, module, args)
-    assert applied["changed"] is True and writes(site)
+    assert applied["changed"] is True and site.writes()
     site.clear_requests()
     assert run(site, tmp_path, module, args, check=True)["changed"] is False
     assert run(site, tmp_path, module, args)["changed"] is False
-    assert writes(site) == []
+    assert site.writes() == []
     return first, applied
 
 
@@ -69,7 +69,7 @@ def test_staff_info_marks_synced_and_lists_duplicate_sets(site, tmp_path):
     assert rows["108"]["synced"] is False
     assert info["counts"]["total"] == len(branch.BASE["coconut"]["users"])
     assert info["duplicate_sets"] == []
-    assert writes(site) == []
+    assert site.writes() == []
 
 
 def test_entra_group_info_reads_direct_and_transitive_members(site, tmp_path):

@@ -8,7 +8,7 @@ import pytest
 
 from . import branch
 from .playbook import run_playbook
-from .test_sync import make_site, staff_by_id, sync, writes
+from .test_sync import make_site, staff_by_id, sync
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +31,7 @@ def test_report_playbook_writes_nothing_and_says_where_the_page_is(site, tmp_pat
     page = tmp_path / "coconut-sync-report-localhost.html"
     assert page.exists() and page.with_suffix(".json").exists() and page.with_suffix(".md").exists()
     assert str(page) in result.stdout, "the run tells the user where the report is"
-    assert writes(site) == [] and site.state() == before
+    assert site.writes() == [] and site.state() == before
     data = json.loads(page.with_suffix(".json").read_text())
     assert data["mode"] == "check" and data["counts"]["create"] == 1
 
@@ -61,7 +61,7 @@ def test_archive_unsynced_duplicates_shows_in_check_mode_then_archives(start_san
     planned = [c for c in check.sync["changes"] if c["action"] == "archive" and c["id"] == "150"]
     assert planned and planned[0]["reason"] == "unsynced_duplicate"
     assert "archive Alan Turing <alan.turing@mapleridge.example>, staff 150" in check.stdout
-    assert staff_by_id(site)["150"]["status"] == "active" and writes(site) == []
+    assert staff_by_id(site)["150"]["status"] == "active" and site.writes() == []
 
     real = sync(site, tmp_path, coconut_archive_unsynced_duplicates=True, coconut_archive_threshold=5)
     assert real.rc == 0, real.output
@@ -76,4 +76,4 @@ def test_archive_unsynced_duplicates_respects_the_threshold(start_sandbox, tmp_p
     site = make_site(start_sandbox, tmp_path, scenario)
     result = sync(site, tmp_path, check=True, coconut_archive_unsynced_duplicates=True)
     assert result.rc != 0, "two leavers and one duplicate are three archives, over 10% of 23 synced staff"
-    assert "threshold" in result.output and writes(site) == []
+    assert "threshold" in result.output and site.writes() == []

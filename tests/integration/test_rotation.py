@@ -272,9 +272,6 @@ def test_check_mode_adds_and_writes_nothing(site, tmp_path):
 # ---- sync.yml with a dead credential fails before any write, with the cause and the fix -----------
 
 
-def writes(site):
-    return [r for r in site.requests("coconut") if r["method"] not in ("GET", "HEAD")]
-
 
 def test_sync_with_an_expired_secret_names_rotate_token(start_sandbox, tmp_path):
     scenario = branch.scenario()
@@ -283,7 +280,7 @@ def test_sync_with_an_expired_secret_names_rotate_token(start_sandbox, tmp_path)
     result = sync(site, tmp_path, check=False)
     assert result.rc != 0
     assert "AADSTS7000222" in result.output and "rotate_token.yml" in result.output
-    assert writes(site) == []
+    assert site.writes("coconut") == []
 
 
 def test_sync_with_a_revoked_token_names_the_fix(site, tmp_path):
@@ -291,7 +288,7 @@ def test_sync_with_a_revoked_token_names_the_fix(site, tmp_path):
     result = sync(site, tmp_path, check=False)
     assert result.rc != 0
     assert "token_revoked" in result.output and "connect.yml" in result.output
-    assert writes(site) == []
+    assert site.writes("coconut") == []
 
 
 def test_sync_with_revoked_consent_names_the_permission_and_connect(site, tmp_path):
@@ -300,4 +297,4 @@ def test_sync_with_revoked_consent_names_the_permission_and_connect(site, tmp_pa
     assert result.rc != 0
     assert "403" in result.output and "GroupMember.Read.All" in result.output
     assert "connect.yml" in result.output
-    assert writes(site) == []
+    assert site.writes("coconut") == []

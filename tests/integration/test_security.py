@@ -225,7 +225,7 @@ def test_only_the_users_attributes_are_in_reach_of_a_mapping(start_sandbox, expr
     outcome = run_sync(site, groups=branch.GROUPS, archive_threshold="10%", mapping={"language": expression})
     assert not outcome.ok, "%s was accepted" % expression
     assert "coconut_staff_mapping.language" in outcome.msg or "language:" in outcome.msg, outcome.msg
-    assert writes(site) == []
+    assert site.writes() == []
 
 
 def test_an_ansible_lookup_in_a_mapping_is_refused_through_the_playbook(start_sandbox, tmp_path):
@@ -233,11 +233,8 @@ def test_an_ansible_lookup_in_a_mapping_is_refused_through_the_playbook(start_sa
     run = sync_run(site, tmp_path, check=False, coconut_staff_mapping={"language": "lookup('env', 'HOME')"})
     assert run.rc != 0
     assert "coconut_staff_mapping.language: lookup is not defined" in run.output and "only `user`" in run.output
-    assert writes(site) == []
+    assert site.writes() == []
 
-
-def writes(site):
-    return [r for r in site.requests() if r["method"] not in ("GET", "HEAD") and r["service"] != "login"]
 
 
 def test_entra_values_are_data_never_templates(start_sandbox, tmp_path):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import yaml
 
 from . import branch
 from .playbook import run_playbook
@@ -18,11 +17,8 @@ def site(start_sandbox, tmp_path):
 
 
 def make_site(start_sandbox, tmp_path, scenario):
-    sandbox = start_sandbox(scenario)
-    vars_file = tmp_path / "sandbox-vars.yml"
-    vars_file.write_text(yaml.safe_dump(sandbox.vars))
-    sandbox.vars_file = vars_file
-    return sandbox
+    """The scenario running in the sandbox; its vars file (sandbox.vars_file) is what users pass with -e @."""
+    return start_sandbox(scenario)
 
 
 def sync(site, tmp_path, check=False, diff=False, **extra):
@@ -35,10 +31,6 @@ def staff_by_id(site):
     return {str(s["id"]): s for s in site.state()["coconut"]["users"]}
 
 
-def writes(site):
-    """Requests that change Graph or Coconut (getting a token is not a write)."""
-    return [r for r in site.requests() if r["method"] not in ("GET", "HEAD") and r["service"] != "login"]
-
 
 def test_four_steps_check_apply_check_apply(site, tmp_path):
     before = site.state()
@@ -46,7 +38,7 @@ def test_four_steps_check_apply_check_apply(site, tmp_path):
     check = sync(site, tmp_path, check=True, diff=True)
     assert check.rc == 0, check.output
     assert check.sync["changed"] is True
-    assert writes(site) == [], "check mode wrote to a service"
+    assert site.writes() == [], "check mode wrote to a service"
     assert site.state() == before
     predicted = check.sync["changes"]
     assert check.sync["counts"]["create"] == 1
@@ -57,7 +49,7 @@ def test_four_steps_check_apply_check_apply(site, tmp_path):
     assert apply.rc == 0, apply.output
     assert apply.sync["changed"] is True
     assert apply.sync["changes"] == predicted, "check mode did not predict the real run"
-    assert writes(site), "the real run wrote nothing"
+    assert site.writes(), "the real run wrote nothing"
 
     site.clear_requests()
     again = sync(site, tmp_path, check=True, diff=True)
@@ -68,7 +60,7 @@ def test_four_steps_check_apply_check_apply(site, tmp_path):
     final = sync(site, tmp_path)
     assert final.rc == 0, final.output
     assert final.sync["changed"] is False
-    assert writes(site) == [], "a second run wrote"
+    assert site.writes() == [], "a second run wrote"
 
 
 def test_apply_reaches_the_desired_state(site, tmp_path):
@@ -149,14 +141,14 @@ def test_unknown_group_fails_before_any_write(site, tmp_path):
     result = sync(site, tmp_path, entra_groups=["No Such Group"])
     assert result.rc != 0
     assert "No Such Group" in result.output
-    assert writes(site) == []
+    assert site.writes() == []
 
 
 def test_ambiguous_group_name_fails_and_lists_the_ids(site, tmp_path):
     result = sync(site, tmp_path, entra_groups=["Branch Staff"])
     assert result.rc != 0
     assert branch.oid("g-dup-1") in result.output and branch.oid("g-dup-2") in result.output
-    assert writes(site) == []
+    assert site.writes() == []
 
 
 def test_archive_threshold_fails_in_check_mode_too(site, tmp_path):
@@ -164,7 +156,7 @@ def test_archive_threshold_fails_in_check_mode_too(site, tmp_path):
         result = sync(site, tmp_path, check=check, coconut_archive_threshold=1)
         assert result.rc != 0
         assert "threshold" in result.output and "coconut_force_archive" in result.output
-    assert writes(site) == []
+    assert site.writes() == []
     forced = sync(site, tmp_path, coconut_archive_threshold=1, coconut_force_archive=True)
     assert forced.rc == 0, forced.output
     assert forced.sync["counts"]["archive"] == 2
@@ -174,7 +166,7 @@ def test_empty_scope_does_not_archive_everyone(site, tmp_path):
     result = sync(site, tmp_path, check=True, entra_groups=[branch.oid("g-dup-1")])
     assert result.rc != 0
     assert "no enabled users" in result.output or "empty" in result.output
-    assert writes(site) == []
+    assert site.writes() == []
 
 
 def test_mapping_override_and_values_stay_literal(start_sandbox, tmp_path):
@@ -203,7 +195,7 @@ def test_missing_required_field_names_the_user_and_field(start_sandbox, tmp_path
     result = sync(site, tmp_path)
     assert result.rc != 0
     assert "Linus Pauling" in result.output and "last_name" in result.output
-    assert writes(site) == []
+    assert site.writes() == []
     skipped = sync(site, tmp_path, coconut_invalid_users="skip")
     assert skipped.rc == 0, skipped.output
     assert [s["display_name"] for s in skipped.sync["skipped_users"]] == ["Linus Pauling"]
@@ -234,7 +226,7 @@ def test_bad_credentials_and_hosts_fail_clearly(site, tmp_path, change, expected
     result = sync(site, tmp_path, **change)
     assert result.rc != 0
     assert expected in result.output
-    assert writes(site) == []
+    assert site.writes() == []
 
 
 def test_numeric_user_group_ids_in_coconut_are_not_rewritten(start_sandbox, tmp_path):

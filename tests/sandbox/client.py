@@ -79,6 +79,10 @@ class Sandbox:
         """Coconut staff from the state, by id (int)."""
         return {int(u["id"]): u for u in self.state()["coconut"]["users"]}
 
+    def writes(self, service=None):
+        """Requests that changed something: every non-GET one, except getting a token (not a write)."""
+        return [r for r in self.requests(service) if r["method"] not in ("GET", "HEAD") and r["service"] != "login"]
+
     def write_count(self, service="coconut"):
         """How many non-GET requests `service` has served (faulted ones included)."""
         return sum(1 for r in self.requests(service) if r["method"] != "GET")
