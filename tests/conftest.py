@@ -29,3 +29,11 @@ def start_sandbox(tmp_path):
 def sandbox(start_sandbox):
     """The sandbox with the demo scenario (a credit union branch)."""
     return start_sandbox(load_demo_scenario())
+
+
+@pytest.fixture(scope="module")
+def module_sandbox(request, tmp_path_factory):
+    """One sandbox per test module, started with that module's scenario(); a test resets it with sandbox.reset()."""
+    sandbox = start(request.module.scenario(), tmp_path_factory.mktemp("sandbox"))
+    yield sandbox
+    sandbox.stop()

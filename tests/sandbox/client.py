@@ -56,6 +56,12 @@ class Sandbox:
     def put_state(self, scenario):
         self.control("PUT", "/state", scenario)
 
+    def reset(self, scenario):
+        """A fresh start for the next test on a shared sandbox: the scenario, an empty request log, no faults."""
+        self.put_state(scenario)
+        self.clear_requests()
+        self.faults([])
+
     def requests(self, service=None, method=None):
         return [r for r in self.control("GET", "/requests")
                 if (service is None or r["service"] == service) and (method is None or r["method"] == method.upper())]

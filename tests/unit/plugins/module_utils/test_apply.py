@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_client_stub import SandboxProcess
 
 from ansible_collections.coconut.entra.plugins.module_utils.apply import apply_plan
 from ansible_collections.coconut.entra.plugins.module_utils.coconut import CoconutClient
@@ -43,17 +42,10 @@ def plan(create=(), update=(), archive=()):
             "skipped": [], "counts": {}}
 
 
-@pytest.fixture(scope="module")
-def sandbox_process(tmp_path_factory):
-    process = SandboxProcess(scenario(), tmp_path_factory.mktemp("sandbox"))
-    yield process
-    process.close()
-
-
 @pytest.fixture
-def sandbox(sandbox_process):
-    sandbox_process.put_state(scenario())
-    return sandbox_process
+def sandbox(module_sandbox):
+    module_sandbox.reset(scenario())
+    return module_sandbox
 
 
 def coconut(sandbox, **overrides):
@@ -82,7 +74,7 @@ def test_250_creates_go_in_3_bulk_chunks_marked_synced(sandbox):
 
 def test_updates_restores_adoptions_and_archives_write_only_their_after_values(sandbox):
     unsynced = {"id": 150, "first_name": " ADA", "last_name": "Byron", "email": "ada@bank.example", "job_title": "Teller"}
-    sandbox.put_state(scenario(users=[synced(1), synced(2, status="archived"), synced(3), unsynced]))
+    sandbox.reset(scenario(users=[synced(1), synced(2, status="archived"), synced(3), unsynced]))
     result = apply_plan(coconut(sandbox), plan(
         update=[{"id": "101", "object_id": oid(1), "display_name": "Synced 1", "rule": "object_id", "adopt": False, "restore": False,
                  "before": {"job_title": None}, "after": {"job_title": "Manager"}},
@@ -103,7 +95,7 @@ def test_updates_restores_adoptions_and_archives_write_only_their_after_values(s
 
 
 def test_new_user_group_placeholders_are_created_once_and_existing_ones_reused(sandbox):
-    sandbox.put_state(scenario(users=[synced(1)]))
+    sandbox.reset(scenario(users=[synced(1)]))
     result = apply_plan(coconut(sandbox), plan(
         create=[create(1, user_group_id="new:Managers"), create(2, user_group_id="new:Managers"), create(3, user_group_id="new:Tellers")],
         update=[{"id": "101", "object_id": oid(1), "display_name": "Synced 1", "rule": "object_id", "adopt": False, "restore": False,
@@ -120,7 +112,7 @@ def test_a_409_on_create_converges_on_the_existing_staff_member(sandbox):
     # Someone else (another run) created this Entra user between plan and apply, with a stale title.
     existing = {"id": 140, "first_name": "Ada", "last_name": "Lovelace7", "email": "ada7@bank.example", "job_title": "Old",
                 "status": "archived", "integration": {"source": "entra_id", "object_id": oid(1007)}}
-    sandbox.put_state(scenario(users=[existing]))
+    sandbox.reset(scenario(users=[existing]))
     result = apply_plan(coconut(sandbox), plan(create=[create(7, job_title="Teller"), create(8)]))
     users = sandbox.state()["coconut"]["users"]
     assert len(users) == 2  # one created, none duplicated
@@ -132,7 +124,7 @@ def test_a_409_on_create_converges_on_the_existing_staff_member(sandbox):
 
 
 def test_per_item_errors_are_collected_and_raised_after_the_rest_is_applied(sandbox):
-    sandbox.put_state(scenario(users=[synced(1)]))
+    sandbox.reset(scenario(users=[synced(1)]))
     with pytest.raises(CoconutEntraError) as caught:
         apply_plan(coconut(sandbox), plan(
             create=[create(1), create(2, email="not-an-email")],

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_client_stub import SandboxProcess
 
 from ansible_collections.coconut.entra.plugins.module_utils.coconut import CoconutClient
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
@@ -30,17 +29,10 @@ def scenario(count=3):
                         "users": [staff(n) for n in range(1, count + 1)]}}
 
 
-@pytest.fixture(scope="module")
-def sandbox_process(tmp_path_factory):
-    process = SandboxProcess(scenario(), tmp_path_factory.mktemp("sandbox"))
-    yield process
-    process.close()
-
-
 @pytest.fixture
-def sandbox(sandbox_process):
-    sandbox_process.put_state(scenario())
-    return sandbox_process
+def sandbox(module_sandbox):
+    module_sandbox.reset(scenario())
+    return module_sandbox
 
 
 def coconut(sandbox, waits=None, **overrides):
@@ -65,7 +57,7 @@ def new_staff(n, object_id=None, **extra):
 
 
 def test_1200_staff_are_read_in_3_pages_of_500_in_order_with_every_status(sandbox):
-    sandbox.put_state(scenario(1200))
+    sandbox.reset(scenario(1200))
     records = coconut(sandbox).list_staff()
     assert [r["id"] for r in records] == [str(100 + n) for n in range(1, 1201)]
     assert {r["status"] for r in records} == {"active", "archived"}
@@ -80,7 +72,7 @@ def test_1200_staff_are_read_in_3_pages_of_500_in_order_with_every_status(sandbo
 def test_later_pages_are_read_concurrently(sandbox, monkeypatch):
     import threading
 
-    sandbox.put_state(scenario(2600))
+    sandbox.reset(scenario(2600))
     client = coconut(sandbox, concurrency=4)
     in_flight, peak, lock = [0], [0], threading.Lock()
     original = client._page
@@ -101,7 +93,7 @@ def test_later_pages_are_read_concurrently(sandbox, monkeypatch):
 
 
 def test_an_empty_site_is_one_request(sandbox):
-    sandbox.put_state(scenario(0))
+    sandbox.reset(scenario(0))
     assert coconut(sandbox).list_staff() == []
     assert len(api_requests(sandbox)) == 1
 

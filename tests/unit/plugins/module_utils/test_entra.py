@@ -9,7 +9,6 @@ import re
 
 import pytest
 import trustme
-from test_client_stub import SandboxProcess
 
 from ansible_collections.coconut.entra.plugins.module_utils.entra import EntraClient
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
@@ -46,17 +45,10 @@ def scenario(users=3, roles=None, groups=None, **app_extra):
             "coconut": {"api_tokens": [{"id": "t1", "value": "coconut-token"}]}}
 
 
-@pytest.fixture(scope="module")
-def sandbox_process(tmp_path_factory):
-    process = SandboxProcess(scenario(), tmp_path_factory.mktemp("sandbox"))
-    yield process
-    process.close()
-
-
 @pytest.fixture
-def sandbox(sandbox_process):
-    sandbox_process.put_state(scenario())
-    return sandbox_process
+def sandbox(module_sandbox):
+    module_sandbox.reset(scenario())
+    return module_sandbox
 
 
 def entra(sandbox, waits=None, **overrides):
@@ -115,7 +107,7 @@ def test_wrong_secret_names_aadsts7000215_and_the_secret_id_mixup(sandbox):
 def test_expired_secret_names_aadsts7000222_and_rotation(sandbox):
     expired = scenario()
     expired["entra"]["applications"][0]["secrets"][0]["end"] = "2020-01-01T00:00:00Z"
-    sandbox.put_state(expired)
+    sandbox.reset(expired)
     with pytest.raises(CoconutEntraError) as caught:
         entra(sandbox).token()
     assert "AADSTS7000222" in caught.value.msg and "rotate_token.yml" in caught.value.msg
@@ -185,7 +177,7 @@ def test_a_tenant_domain_is_accepted(sandbox):
 
 
 def test_every_page_is_read_2500_members_in_3_requests(sandbox):
-    sandbox.put_state(scenario(users=2500))
+    sandbox.reset(scenario(users=2500))
     members = entra(sandbox).group_members(STAFF_GROUP, select=["givenName", "surname", "mail"])
     assert len(members) == 2500 and len({m["id"] for m in members}) == 2500
     assert members[0]["accountEnabled"] is True and "mail" in members[0]
@@ -201,14 +193,14 @@ def test_transitive_members_follow_nesting_and_return_users_only(sandbox):
     state["entra"]["users"] = people
     state["entra"]["groups"] = [{"id": STAFF_GROUP, "displayName": "Coconut Staff", "members": [people[0]["id"], nested]},
                                 {"id": nested, "displayName": "Tellers", "members": [p["id"] for p in people[1:]]}]
-    sandbox.put_state(state)
+    sandbox.reset(state)
     client = entra(sandbox)
     assert [m["id"] for m in client.group_members(STAFF_GROUP)] == [people[0]["id"]]
     assert sorted(m["id"] for m in client.group_members(STAFF_GROUP, transitive=True)) == sorted(p["id"] for p in people)
 
 
 def test_paginate_follows_next_links_until_none(sandbox):
-    sandbox.put_state(scenario(users=250))
+    sandbox.reset(scenario(users=250))
     assert len(list(entra(sandbox).paginate("users", {"$top": "100"}, permission="User.Read.All"))) == 250
     assert len(graph_requests(sandbox, "/users")) == 3
 
@@ -216,7 +208,7 @@ def test_paginate_follows_next_links_until_none(sandbox):
 def test_groups_resolve_by_id_and_by_name_in_order(sandbox):
     groups = [{"id": STAFF_GROUP, "displayName": "Coconut Staff", "members": []},
               {"id": "6a000000-0000-4000-8000-000000000006", "displayName": "O'Brien's Team", "members": []}]
-    sandbox.put_state(scenario(groups=groups))
+    sandbox.reset(scenario(groups=groups))
     resolved = entra(sandbox).resolve_groups(["O'Brien's Team", STAFF_GROUP])
     assert resolved == [{"id": groups[1]["id"], "displayName": "O'Brien's Team", "ref": "O'Brien's Team"},
                         {"id": STAFF_GROUP, "displayName": "Coconut Staff", "ref": STAFF_GROUP}]
@@ -238,7 +230,7 @@ def test_a_malformed_guid_is_looked_up_as_a_name(sandbox):
 
 def test_a_name_shared_by_several_groups_lists_their_ids(sandbox):
     twin = "6b000000-0000-4000-8000-000000000006"
-    sandbox.put_state(scenario(groups=[{"id": STAFF_GROUP, "displayName": "Tellers"}, {"id": twin, "displayName": "Tellers"}]))
+    sandbox.reset(scenario(groups=[{"id": STAFF_GROUP, "displayName": "Tellers"}, {"id": twin, "displayName": "Tellers"}]))
     with pytest.raises(CoconutEntraError) as caught:
         entra(sandbox).resolve_groups(["Tellers"])
     assert STAFF_GROUP in caught.value.msg and twin in caught.value.msg and "object id" in caught.value.msg
@@ -246,7 +238,7 @@ def test_a_name_shared_by_several_groups_lists_their_ids(sandbox):
 
 def test_an_exact_case_match_wins_over_graphs_case_insensitive_eq(sandbox):
     other = "6c000000-0000-4000-8000-000000000006"
-    sandbox.put_state(scenario(groups=[{"id": STAFF_GROUP, "displayName": "Tellers"}, {"id": other, "displayName": "TELLERS"}]))
+    sandbox.reset(scenario(groups=[{"id": STAFF_GROUP, "displayName": "Tellers"}, {"id": other, "displayName": "TELLERS"}]))
     assert entra(sandbox).resolve_groups(["TELLERS"])[0]["id"] == other
 
 
@@ -276,7 +268,7 @@ def test_a_second_401_is_an_error_not_a_loop(sandbox):
     (["GroupMember.Read.All", "User.Read.All"], lambda c: c.check_permission("Application.ReadWrite.OwnedBy"), "Application.ReadWrite.OwnedBy"),
 ])
 def test_403_names_the_missing_permission_and_the_fix(sandbox, roles, call, permission):
-    sandbox.put_state(scenario(roles=roles))
+    sandbox.reset(scenario(roles=roles))
     with pytest.raises(CoconutEntraError) as caught:
         call(entra(sandbox))
     assert "403 Authorization_RequestDenied" in caught.value.msg and permission in caught.value.msg
