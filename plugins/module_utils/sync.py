@@ -368,6 +368,7 @@ class Sync:
         staff_by_id = {s["id"]: s for s in self.staff}
         changes = plan_changes(plan, staff_by_id)
         counts = dict(plan["counts"])
+
         def who(staff_ids):
             """Candidate staff as people see them on the Users tab: name, email and id."""
             shown = []

@@ -38,7 +38,6 @@ def sync(site, tmp_path, check=False, **extra):
     return run_playbook("sync.yml", tmp_path, vars_files=[site.vars_file], extra=variables, check=check)
 
 
-
 def refused(site, *expected, **options):
     """In process: the sync fails, its message holds every expected phrase, and nothing was written."""
     outcome = run_sync(site, **dict({"groups": branch.GROUPS, "archive_threshold": "10%"}, **options))

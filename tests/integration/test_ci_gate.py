@@ -42,7 +42,6 @@ def gate(site, tmp_path, report=None, **extra):
     return sync(site, tmp_path, check=True, coconut_fail_on_drift=True, **extra)
 
 
-
 def test_drift_gate_fails_with_one_line_naming_the_counts_and_keeps_the_report(site, tmp_path):
     report = tmp_path / "reports" / "sync.html"
     result = gate(site, tmp_path, report=report)

@@ -37,7 +37,6 @@ def record(site):
     return site.state()["coconut"]["integration"]
 
 
-
 def test_connect_records_the_integration_without_secrets(site, tmp_path):
     run = connect(site, tmp_path)
     assert run.rc == 0, run.output

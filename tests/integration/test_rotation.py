@@ -272,7 +272,6 @@ def test_check_mode_adds_and_writes_nothing(site, tmp_path):
 # ---- sync.yml with a dead credential fails before any write, with the cause and the fix -----------
 
 
-
 def test_sync_with_an_expired_secret_names_rotate_token(start_sandbox, tmp_path):
     scenario = branch.scenario()
     scenario["entra"]["applications"][0]["secrets"][0]["end"] = "2020-01-01T00:00:00Z"

@@ -236,7 +236,6 @@ def test_an_ansible_lookup_in_a_mapping_is_refused_through_the_playbook(start_sa
     assert site.writes() == []
 
 
-
 def test_entra_values_are_data_never_templates(start_sandbox, tmp_path):
     scenario = branch.scenario()
     linus = scenario["entra"]["users"][4]

@@ -31,7 +31,6 @@ def staff_by_id(site):
     return {str(s["id"]): s for s in site.state()["coconut"]["users"]}
 
 
-
 def test_four_steps_check_apply_check_apply(site, tmp_path):
     before = site.state()
 
