@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+from ansible_collections.coconut.entra.plugins.module_utils.staff_view import role_label
+
 ACTIONS = ("create", "update", "archive")
 RULE_NAMES = {"name_and_email": "rule A: same first name, last name and email",
               "display_name": "rule B: \"first last\" equals the display name"}
@@ -40,6 +42,8 @@ def _block(fields, names=None):
     shown = dict(fields)
     if "user_group_id" in shown:
         shown["user_group_id"] = user_group_label(shown["user_group_id"], names)
+    if shown.get("role") is not None:
+        shown["role"] = role_label(shown["role"])
     return "".join("%s: %s\n" % (name, _value(shown[name])) for name in sorted(shown))
 
 

@@ -34,7 +34,7 @@ except ImportError:
 from ansible_collections.coconut.entra.plugins.module_utils.diff import plan_changes, user_group_label
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 from ansible_collections.coconut.entra.plugins.module_utils.reconcile import apply_to_records
-from ansible_collections.coconut.entra.plugins.module_utils.staff_view import duplicate_sets, full_name, staff_row
+from ansible_collections.coconut.entra.plugins.module_utils.staff_view import duplicate_sets, full_name, role_label, staff_row
 
 FORMAT_VERSION = 1
 MARKDOWN_MAX_CHANGES = 20
@@ -237,6 +237,8 @@ def format_value(value, field=None):
         return "(empty)"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if field == "role":
+        value = role_label(value)
     if isinstance(value, list):
         return ", ".join(format_value(item) for item in value)
     if isinstance(value, dict):

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from ansible_collections.coconut.entra.plugins.module_utils.reconcile import is_synced, normalise
 
+# Coconut's published role codes (5-15) and the two modelled ones (20, 30).
+ROLE_NAMES = {5: "Contact Centre", 10: "Staff", 13: "Staff Plus", 15: "Staff Advanced", 20: "Manager", 30: "Admin"}
+
 ROW_FIELDS = ("id", "first_name", "last_name", "email", "job_title", "role", "status", "locations", "user_group_id")
 
 
@@ -19,6 +22,15 @@ def staff_row(staff):
     row["synced"] = is_synced(staff)
     row["object_id"] = (staff.get("integration") or {}).get("object_id") if row["synced"] else None
     return row
+
+
+def role_label(value):
+    """A role code as people know it: "Staff Plus (13)"; anything unknown as it is."""
+    try:
+        code = int(value)
+    except (TypeError, ValueError):
+        return value
+    return "%s (%d)" % (ROLE_NAMES[code], code) if code in ROLE_NAMES else value
 
 
 def full_name(staff):

@@ -17,8 +17,8 @@ from contextlib import contextmanager
 from ansible_collections.coconut.entra.plugins.module_utils.diff import plan_changes, render_diff
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 from ansible_collections.coconut.entra.plugins.module_utils.reconcile import check_match, is_synced, normalise, staff_object_id
+from ansible_collections.coconut.entra.plugins.module_utils.staff_view import ROLE_NAMES
 
-ROLE_CODES = {5: "Contact Centre", 10: "Staff", 13: "Staff Plus", 15: "Staff Advanced", 20: "Manager", 30: "Admin"}
 GROUP_KEYS = ("group", "user_group", "role", "locations")
 # The most entries a list in the module result holds (changes, conflicts, ..., applied.*); the plan itself is
 # returned only up to this many changes. Counts are always exact; the report lists everything.
@@ -50,9 +50,9 @@ def parse_groups(groups):
                 role = int(role)
             except (TypeError, ValueError):
                 role = None
-            if role not in ROLE_CODES:
+            if role not in ROLE_NAMES:
                 raise CoconutEntraError("%s role %r is not a Coconut role code; use one of %s" % (
-                    where, item.get("role"), ", ".join("%d (%s)" % kv for kv in sorted(ROLE_CODES.items()))))
+                    where, item.get("role"), ", ".join("%d (%s)" % kv for kv in sorted(ROLE_NAMES.items()))))
         locations = item.get("locations")
         if locations is not None:
             if isinstance(locations, str):

@@ -12,6 +12,7 @@ import pytest
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 from ansible_collections.coconut.entra.plugins.module_utils.report import (
     build_report_data,
+    format_value,
     render_html,
     render_markdown,
     report_paths,
@@ -352,3 +353,12 @@ def test_staff_groups_show_by_name_in_changes():
 
     text = "".join(d.get("after", "") for d in render_diff(plan_changes(plan, {"7": staff[0]}), plan["counts"], 10, {"2": "Advisors"}))
     assert "user_group_id: Tellers (new staff group)" in text and "user_group_id: Advisors (2)" in text
+
+
+def test_roles_show_by_name_in_the_report_and_the_diff():
+    from ansible_collections.coconut.entra.plugins.module_utils.diff import render_diff
+
+    assert format_value(13, "role") == "Staff Plus (13)"
+    change = {"action": "update", "id": "7", "display_name": "Ada", "email": "ada@x", "before": {"role": 10}, "after": {"role": 13}}
+    diff = render_diff([change], {"update": 1}, 10)[1]
+    assert diff["before"] == "role: Staff (10)\n" and diff["after"] == "role: Staff Plus (13)\n"

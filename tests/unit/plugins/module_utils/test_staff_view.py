@@ -107,3 +107,11 @@ def test_one_hundred_thousand_staff_are_grouped_quickly():
     print(f"duplicate_sets of 100,000 staff: {elapsed:.2f} s")
     assert len(sets) == 50_000
     assert elapsed < 60, "a guard against quadratic grouping, not a speed test (make bench measures speed)"
+
+
+def test_roles_show_by_name_with_their_code():
+    from ansible_collections.coconut.entra.plugins.module_utils.staff_view import role_label
+
+    assert role_label(13) == "Staff Plus (13)"
+    assert role_label("10") == "Staff (10)"
+    assert role_label(99) == 99 and role_label(None) is None
