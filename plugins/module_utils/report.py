@@ -164,6 +164,7 @@ def _users_tab(staff_after, changes):
         row["duplicate_with"] = sorted(others.get(row["id"], ()), key=str)
         row["duplicate"] = bool(row["duplicate_with"])
         row["change"] = by_id.get(row["id"]) or (created.get(row["object_id"]) if row["synced"] else None)
+        row["role_label"] = role_label(row["role"])
         rows.append(row)
     rows.sort(key=lambda row: ((row["last_name"] or "").casefold(), (row["first_name"] or "").casefold(), str(row["id"])))
     counts = {
@@ -549,7 +550,7 @@ JS = r"""
 
   // One lowercase search string per row, computed once; rows are built on first show.
   var entries = data.users.map(function (u) {
-    var parts = [name(u), u.email, u.job_title, u.id, u.object_id, u.status, u.role, (u.locations || []).join(" "), labels[u.change]];
+    var parts = [name(u), u.email, u.job_title, u.id, u.object_id, u.status, u.role_label, (u.locations || []).join(" "), labels[u.change]];
     return {u: u, tr: null, text: fold(parts.filter(present).join("\n"))};
   });
 
@@ -586,7 +587,7 @@ JS = r"""
     if (u.duplicate) { pill(who, "duplicate", "dup", "Same email or name as staff " + u.duplicate_with.join(", ")); }
     cell(tr, u.email);
     cell(tr, u.job_title);
-    cell(tr, u.role);
+    cell(tr, u.role_label);
     pill(cell(tr, ""), u.status || "?", u.status === "archived" ? "s-archived" : "s-active");
     cell(tr, (u.locations || []).join(", "));
     cell(tr, /^new-\d+$/.test(String(u.id)) ? "(new)" : u.id, "mono");
@@ -864,8 +865,8 @@ HTML_TEMPLATE = r"""<!DOCTYPE html>
   </div>
   <noscript><p>The Users tab needs JavaScript; the same rows are in the JSON file beside this page.</p></noscript>
   <table id="users-table">
-    <colgroup><col style="width:88px"><col style="width:19%"><col style="width:23%"><col style="width:13%"><col style="width:60px">
-      <col style="width:100px"><col><col style="width:88px"><col style="width:96px"></colgroup>
+    <colgroup><col style="width:88px"><col style="width:16%"><col style="width:20%"><col style="width:13%"><col style="width:150px">
+      <col style="width:92px"><col><col style="width:88px"><col style="width:96px"></colgroup>
     <thead><tr><th class="mark" title="Synced through Entra ID">Synced</th><th>Name</th><th>Email</th><th>Job title</th><th>Role</th>
       <th>Status</th><th>Locations</th><th>Staff id</th><th>This run</th></tr></thead>
     <tbody id="users-body"></tbody>

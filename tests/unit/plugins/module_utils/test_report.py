@@ -362,3 +362,10 @@ def test_roles_show_by_name_in_the_report_and_the_diff():
     change = {"action": "update", "id": "7", "display_name": "Ada", "email": "ada@x", "before": {"role": 10}, "after": {"role": 13}}
     diff = render_diff([change], {"update": 1}, 10)[1]
     assert diff["before"] == "role: Staff (10)\n" and diff["after"] == "role: Staff Plus (13)\n"
+
+
+def test_users_tab_rows_carry_the_role_name():
+    data = report()
+    labels = {u["role_label"] for u in data["users"] if u["role"] is not None}
+    assert labels and all(isinstance(label, str) and label.endswith(")") for label in labels)
+    assert "cell(tr, u.role_label)" in render_html(data)
