@@ -39,6 +39,9 @@ DEFAULT_MEMBER_FIELDS = ("id", "displayName", "givenName", "surname", "mail", "u
 PERMISSION_GROUP_MEMBERS = "GroupMember.Read.All (and User.Read.All for member properties)"
 PERMISSION_USERS = "User.Read.All"
 PERMISSION_APPLICATION = "Application.ReadWrite.OwnedBy"
+# What check_permission() can prove, and the part of it the sync needs.
+SYNC_PERMISSIONS = ("GroupMember.Read.All", "User.Read.All")
+PROVABLE_PERMISSIONS = SYNC_PERMISSIONS + ("Application.ReadWrite.OwnedBy",)
 _GRANT = ("grant the application permission %s to the app registration (API permissions > Add a permission > "
           "Microsoft Graph > Application permissions) and grant admin consent for the tenant, then run connect.yml to "
           "verify every permission the sync needs")

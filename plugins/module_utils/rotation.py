@@ -16,8 +16,8 @@ import datetime
 import time
 
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
+from ansible_collections.coconut.entra.plugins.module_utils.entra import SYNC_PERMISSIONS
 
-SYNC_PERMISSIONS = ("GroupMember.Read.All", "User.Read.All")
 DEFAULT_WAIT_TIMEOUT = 120
 EXPIRY_WARNING_DAYS = 30
 # Entra answers a secret it has not replicated yet exactly as a wrong one (AADSTS7000215).

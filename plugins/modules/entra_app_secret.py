@@ -211,7 +211,6 @@ from ansible_collections.coconut.entra.plugins.module_utils.common import (
 )
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 from ansible_collections.coconut.entra.plugins.module_utils.rotation import (
-    SYNC_PERMISSIONS,
     add_entra_secret,
     describe_secrets,
     end_of_lifetime,
@@ -220,9 +219,9 @@ from ansible_collections.coconut.entra.plugins.module_utils.rotation import (
     identify_current_secret,
     utcnow,
 )
+from ansible_collections.coconut.entra.plugins.module_utils.entra import PROVABLE_PERMISSIONS, SYNC_PERMISSIONS
 from ansible_collections.coconut.entra.plugins.module_utils.runner import run_guarded
 
-PERMISSIONS = ["GroupMember.Read.All", "User.Read.All", "Application.ReadWrite.OwnedBy"]
 
 
 def main():
@@ -236,7 +235,7 @@ def main():
         current_key_id=dict(type="str", no_log=False),
         require_current=dict(type="bool", default=False),
         wait_timeout=dict(type="int", default=120),
-        prove_permissions=dict(type="list", elements="str", choices=PERMISSIONS, default=list(SYNC_PERMISSIONS)),
+        prove_permissions=dict(type="list", elements="str", choices=list(PROVABLE_PERMISSIONS), default=list(SYNC_PERMISSIONS)),
         expiry_warning_days=dict(type="int", default=30),
     )
     argument_spec.update(entra_argument_spec())

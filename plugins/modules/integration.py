@@ -112,16 +112,16 @@ from ansible_collections.coconut.entra.plugins.module_utils.common import (
     entra_credential_rules,
 )
 from ansible_collections.coconut.entra.plugins.module_utils.connect import disconnect, verify_and_record
+from ansible_collections.coconut.entra.plugins.module_utils.entra import PROVABLE_PERMISSIONS, SYNC_PERMISSIONS
 from ansible_collections.coconut.entra.plugins.module_utils.runner import run_guarded
 
-PERMISSIONS = ["GroupMember.Read.All", "User.Read.All", "Application.ReadWrite.OwnedBy"]
 
 
 def main():
     argument_spec = dict(
         state=dict(type="str", choices=["present", "absent"], default="present"),
         groups=dict(type="list", elements="raw"),
-        permissions=dict(type="list", elements="str", choices=PERMISSIONS, default=PERMISSIONS[:2]),
+        permissions=dict(type="list", elements="str", choices=list(PROVABLE_PERMISSIONS), default=list(SYNC_PERMISSIONS)),
     )
     argument_spec.update(entra_argument_spec())
     argument_spec.update(coconut_argument_spec())
