@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Options of every module that talks to the Coconut API.
 
-Kept equal to ``coconut_argument_spec()`` in ``plugins/module_utils/common.py``; the
+Kept equal to ``coconut_argument_spec()`` in ``plugins/module_utils/common.py`` (its TLS options are in ``tls``); the
 validate-modules sanity test compares the two for every module that uses them.
 """
 
@@ -26,21 +26,6 @@ options:
       - Required by every module that talks to Coconut. Modules that do not talk to it accept it and ignore it, so that
         C(module_defaults) for C(group/coconut.entra.all) can set it once for all of them.
     type: str
-  ca_path:
-    description:
-      - A PEM file of CA certificates to trust instead of the system trust store.
-      - The environment variables E(REQUESTS_CA_BUNDLE) and E(CURL_CA_BUNDLE) are ignored; set this option instead.
-    type: path
-  validate_certs:
-    description:
-      - Whether to verify TLS certificates. Only set this to V(false) on a test system; the module warns when it is.
-    type: bool
-    default: true
-  timeout:
-    description:
-      - Seconds to wait for each HTTP response before retrying or failing.
-    type: int
-    default: 30
 notes:
   - O(coconut_api_token) is never returned, shown in a diff, or logged, at any verbosity.
 attributes:

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Options of every module that talks to Microsoft Entra ID and Microsoft Graph.
 
-Kept equal to ``entra_argument_spec()`` in ``plugins/module_utils/common.py``; the
+Kept equal to ``entra_argument_spec()`` in ``plugins/module_utils/common.py`` (its TLS options are in ``tls``); the
 validate-modules sanity test compares the two for every module that uses them.
 """
 
@@ -56,21 +56,6 @@ options:
       - If not set, the value of the E(ENTRA_GRAPH_URL) environment variable is used.
     type: str
     default: https://graph.microsoft.com
-  ca_path:
-    description:
-      - A PEM file of CA certificates to trust instead of the system trust store.
-      - The environment variables E(REQUESTS_CA_BUNDLE) and E(CURL_CA_BUNDLE) are ignored; set this option instead.
-    type: path
-  validate_certs:
-    description:
-      - Whether to verify TLS certificates. Only set this to V(false) on a test system; the module warns when it is.
-    type: bool
-    default: true
-  timeout:
-    description:
-      - Seconds to wait for each HTTP response before retrying or failing.
-    type: int
-    default: 30
 notes:
   - Entra credentials are either O(entra_client_secret), or O(entra_client_certificate) together with
     O(entra_client_private_key); giving both kinds is an error, including when one of them comes from an

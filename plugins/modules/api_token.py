@@ -23,6 +23,7 @@ author:
 extends_documentation_fragment:
   - coconut.entra.entra
   - coconut.entra.coconut
+  - coconut.entra.tls
   - coconut.entra.attributes
 attributes:
   check_mode:

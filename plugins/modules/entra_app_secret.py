@@ -27,6 +27,7 @@ author:
 extends_documentation_fragment:
   - coconut.entra.entra
   - coconut.entra.coconut
+  - coconut.entra.tls
   - coconut.entra.attributes
 attributes:
   check_mode:
@@ -221,7 +222,6 @@ from ansible_collections.coconut.entra.plugins.module_utils.rotation import (
 )
 from ansible_collections.coconut.entra.plugins.module_utils.entra import PROVABLE_PERMISSIONS, SYNC_PERMISSIONS
 from ansible_collections.coconut.entra.plugins.module_utils.runner import run_guarded
-
 
 
 def main():

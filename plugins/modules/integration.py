@@ -26,6 +26,7 @@ author:
 extends_documentation_fragment:
   - coconut.entra.entra
   - coconut.entra.coconut
+  - coconut.entra.tls
   - coconut.entra.attributes
 attributes:
   check_mode:
@@ -114,7 +115,6 @@ from ansible_collections.coconut.entra.plugins.module_utils.common import (
 from ansible_collections.coconut.entra.plugins.module_utils.connect import disconnect, verify_and_record
 from ansible_collections.coconut.entra.plugins.module_utils.entra import PROVABLE_PERMISSIONS, SYNC_PERMISSIONS
 from ansible_collections.coconut.entra.plugins.module_utils.runner import run_guarded
-
 
 
 def main():

@@ -18,6 +18,7 @@ author:
 extends_documentation_fragment:
   - coconut.entra.entra
   - coconut.entra.coconut
+  - coconut.entra.tls
   - coconut.entra.attributes
   - coconut.entra.attributes.info_module
 options:

@@ -28,6 +28,7 @@ author:
 extends_documentation_fragment:
   - coconut.entra.entra
   - coconut.entra.coconut
+  - coconut.entra.tls
   - coconut.entra.attributes
   - coconut.entra.attributes.check_diff_full
 options:
