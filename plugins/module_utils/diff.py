@@ -22,10 +22,15 @@ def _label(display_name, email, staff_id=None):
     return who
 
 
+# Text that would read like null or a boolean: quoted, so the text "None" and null look different.
+_LOOKS_LIKE_A_LITERAL = frozenset(("none", "null", "true", "false", "~"))
+
+
 def _value(value):
-    """One line per value: strings as they are, anything else as compact JSON."""
+    """One line per value: strings as they are (quoted when padded, empty or literal-like), anything else as compact JSON."""
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False) if value != value.strip() or value == "" else value
+        quote = value != value.strip() or value == "" or value.lower() in _LOOKS_LIKE_A_LITERAL
+        return json.dumps(value, ensure_ascii=False) if quote else value
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 

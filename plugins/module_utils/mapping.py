@@ -39,8 +39,13 @@ MAPPABLE_FIELDS = ("first_name", "last_name", "email", "username", "external_id"
 REQUIRED_FIELDS = ("first_name", "last_name", "email")
 
 # Always read: the object id identifies the user, displayName feeds match rule B and reports,
-# accountEnabled decides the scope.
-ALWAYS_SELECTED = ("id", "displayName", "accountEnabled")
+# accountEnabled decides the scope, mail and userPrincipalName feed the possible-duplicate check.
+ALWAYS_SELECTED = ("id", "displayName", "accountEnabled", "mail", "userPrincipalName")
+# What Coconut accepts (the same rule as its API): an email is something@domain.tld with no spaces,
+# a language code has 2 to 5 characters. A value it would refuse makes the user invalid in the plan,
+# so check mode reports what the real run would meet.
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_LANGUAGE_LENGTH = (2, 5)
 # Read when an expression uses `user` in a way static analysis cannot follow (`user[var]`,
 # `user | attr(...)`, `user | tojson`): the Graph user attributes an expression is likely to want.
 BROAD_SELECT = (
@@ -56,6 +61,34 @@ _LISTING_CAP = 20
 _MISSING = None  # what an undefined `user.X` becomes at the end of an expression (undefined_to_none)
 
 
+def _blank(value):
+    """Null, or text of only whitespace: no value (so `user.mail or user.userPrincipalName` falls back)."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+class _NullResult(Exception):
+    """An expression turned a null into text or a number (`user.jobTitle | trim`, `'EMP-' ~ user.employeeId`):
+    its result depends on a null, so the field is null, never the text "None"."""
+
+
+if HAS_JINJA2:
+    class _Null(jinja2.ChainableUndefined):
+        """A null (or missing, or blank) Graph attribute: false, chainable, a test or `default` sees it as
+        undefined; anything that would make text or a number of it raises _NullResult."""
+
+        __slots__ = ()
+
+        def __init__(self, hint=None, obj=jinja2.utils.missing, name=None, exc=None):
+            super().__init__(hint=hint, obj=obj, name=name, exc=_NullResult)
+
+        def __str__(self):
+            raise _NullResult()
+
+        __html__ = __str__
+else:
+    _Null = None
+
+
 class _Sandbox(ImmutableSandboxedEnvironment):
     """Immutable sandbox where a dict's keys win over its methods and unsafe access fails loudly."""
 
@@ -64,8 +97,21 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     def getattr(self, obj, attribute):
         # Graph data first: `user.items` means an attribute named items, not dict.items.
         if isinstance(obj, dict) and isinstance(attribute, str) and attribute in obj:
-            return obj[attribute]
+            value = obj[attribute]
+            return self.undefined(obj=obj, name=attribute) if _blank(value) else value
         return super().getattr(obj, attribute)
+
+    def getitem(self, obj, argument):
+        if isinstance(obj, dict) and isinstance(argument, str) and argument in obj:
+            value = obj[argument]
+            return self.undefined(obj=obj, name=argument) if _blank(value) else value
+        return super().getitem(obj, argument)
+
+    def call(*args, **kwargs):  # noqa: N805 - positional only: a call's own keyword arguments may be named anything
+        # `user.get('jobTitle')` gives None for a null: the same null as `user.jobTitle`.
+        self = args[0]
+        result = ImmutableSandboxedEnvironment.call(*args, **kwargs)
+        return self.undefined() if _blank(result) else result
 
     def unsafe_undefined(self, obj, attribute):
         # The stock sandbox returns an Undefined (which would map to None); an escape attempt should be an error.
@@ -82,7 +128,8 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 
 
 def _environment():
-    env = _Sandbox(undefined=jinja2.ChainableUndefined, autoescape=False)
+    env = _Sandbox(undefined=_Null, autoescape=False)
+    env.tests["none"] = lambda value: value is None or isinstance(value, jinja2.Undefined)  # a null attribute is still `none`
     # Only `user` is in reach. Builtin filters and tests stay; range/lipsum/cycler/joiner/namespace
     # go (no use in a field expression; namespace is a mutable object). `dict` stays: it only
     # builds a dict, handy as a lookup table (dict(CA='en', FR='fr')[user.country]).
@@ -148,12 +195,16 @@ def _fast_path(expr):
     if isinstance(expr, nodes.Getattr) and isinstance(expr.node, nodes.Name) and expr.node.name == "user" \
             and expr.ctx == "load" and expr.attr not in _DICT_METHODS and not expr.attr.startswith("_"):
         name = expr.attr
-        return lambda user: user.get(name, _MISSING)
+        return lambda user: _value_of(user.get(name, _MISSING))
     if isinstance(expr, nodes.Or):
         left, right = _fast_path(expr.left), _fast_path(expr.right)
         if left is not None and right is not None:
             return lambda user: left(user) or right(user)
     return None
+
+
+def _value_of(value):
+    return _MISSING if _blank(value) else value
 
 
 def _describe(value):
@@ -250,6 +301,8 @@ class Mapping:
             expression = self.expressions[field]
             try:
                 results[field] = (compiled(user=user), None)
+            except _NullResult:
+                results[field] = (None, None)
             except SecurityError as exc:
                 results[field] = (None, f"the expression {expression!r} was blocked by the sandbox: {exc}")
             except Exception as exc:  # noqa: BLE001 - any failure of a user's expression is reported per user, not raised
@@ -286,18 +339,36 @@ class Mapping:
                 errors.append({"field": field, "message": failure})
                 continue
             if isinstance(value, str):
-                value = str(value)  # a plain str, even from Markup
+                value = str(value).strip() or None  # a plain str, even from Markup; written trimmed, blank is null
             elif isinstance(value, (int, float)) and not isinstance(value, bool):
                 value = str(value)
             elif value is not None:
                 errors.append({"field": field, "message": f"the expression {expression!r} gave a {_describe(value)}, but {field} takes text; "
                                "pick one value (for example with | first or | join(' '))"})
                 continue
-            if field in REQUIRED_FIELDS and (value is None or not value.strip()):
+            if field in REQUIRED_FIELDS and value is None:
                 errors.append({"field": field, "message": f"missing: {expression} gives no value for this user ({field} is required)"})
+                continue
+            refused = refused_value(field, value)
+            if refused:
+                errors.append({"field": field, "message": f"{expression} gives {value!r}, {refused}"})
                 continue
             fields[field] = value
         return fields, errors
+
+
+def refused_value(field, value):
+    """Why Coconut would refuse `value` for `field` (mapped and trimmed), or None: the one place that mirrors its checks."""
+    if field == "email" and not EMAIL.match(value):
+        return "which is not an email address (Coconut needs name@domain, with no spaces)"
+    if field == "language" and not (isinstance(value, str) and _LANGUAGE_LENGTH[0] <= len(value) <= _LANGUAGE_LENGTH[1]):
+        return "but Coconut needs a language code of 2 to 5 characters (such as en or en-GB)"
+    return None
+
+
+def _aliases(user):
+    """The addresses the user is known by besides the mapped email: mail and userPrincipalName, trimmed."""
+    return tuple(value.strip() for value in (user.get("mail"), user.get("userPrincipalName")) if isinstance(value, str) and value.strip())
 
 
 def map_users(mapping, users, invalid_users="fail", extras_for=None):
@@ -325,7 +396,7 @@ def map_users(mapping, users, invalid_users="fail", extras_for=None):
         if extras_for is not None:
             for key, value in (extras_for(user) or {}).items():
                 fields[key] = list(value) if isinstance(value, (list, tuple)) else value
-        desired.append(DesiredStaff(object_id=object_id, display_name=user.get("displayName"), fields=fields))
+        desired.append(DesiredStaff(object_id=object_id, display_name=user.get("displayName"), fields=fields, aliases=_aliases(user)))
     if invalid and invalid_users == "fail":
         raise unmappable_error(invalid)
     return desired, invalid

@@ -73,8 +73,8 @@ def test_an_attribute_missing_from_the_user_maps_to_none_for_an_optional_field()
     assert mapped({"external_id": "user.onPremisesExtensionAttributes.extensionAttribute1"})["external_id"] is None
 
 
-def test_strings_are_kept_exactly_as_produced():
-    assert mapped(user=dict(ADA, givenName="  Ada  "))["first_name"] == "  Ada  "
+def test_strings_are_written_trimmed():
+    assert mapped(user=dict(ADA, givenName="  Ada  "))["first_name"] == "Ada"
 
 
 def test_numbers_become_text():
@@ -128,10 +128,10 @@ def test_the_mapping_itself_must_be_a_dict():
 # --- per-user errors --------------------------------------------------------------------------------
 
 def test_a_missing_required_field_is_a_per_user_error_not_an_exception():
-    fields, errors = Mapping().map_user({"id": "o1", "displayName": "No Name", "mail": "x@y"})
+    fields, errors = Mapping().map_user({"id": "o1", "displayName": "No Name", "mail": "x@y.example"})
     assert [e["field"] for e in errors] == ["first_name", "last_name"]
     assert errors[0]["message"].startswith("missing")
-    assert fields == {"email": "x@y", "job_title": None}
+    assert fields == {"email": "x@y.example", "job_title": None}
 
 
 def test_a_whitespace_only_required_field_is_missing():
@@ -213,7 +213,7 @@ def test_an_unquoted_constant_is_a_config_error_not_a_null():
 
 
 def test_builtin_filters_stay_available():
-    assert mapped({"job_title": "user.jobTitle | upper | replace('ESS', '') | center(7)"})["job_title"] == " COUNT "
+    assert mapped({"job_title": "user.jobTitle | upper | replace('ESS', '') | center(7) | replace(' ', '-')"})["job_title"] == "-COUNT-"
 
 
 # --- graph_select -----------------------------------------------------------------------------------
@@ -241,14 +241,14 @@ def test_graph_select_falls_back_to_a_broad_set_when_user_is_read_dynamically(ex
     assert set(BROAD_SELECT) <= set(select)
 
 
-def test_graph_select_always_reads_id_display_name_and_account_enabled():
+def test_graph_select_always_reads_id_display_name_account_enabled_mail_and_user_principal_name():
     select = Mapping({"first_name": "'A'", "last_name": "'B'", "email": "'c@d'", "job_title": None}).graph_select
-    assert select == ["accountEnabled", "displayName", "id"]
+    assert select == ["accountEnabled", "displayName", "id", "mail", "userPrincipalName"]
 
 
 # --- map_users --------------------------------------------------------------------------------------
 
-BROKEN = {"id": "o-broken", "displayName": "Broken User", "mail": "broken@x"}
+BROKEN = {"id": "o-broken", "displayName": "Broken User", "mail": "broken@x.example"}
 
 
 def test_map_users_builds_desired_staff_with_the_group_extras():
@@ -256,7 +256,7 @@ def test_map_users_builds_desired_staff_with_the_group_extras():
     assert invalid == []
     assert desired == [DesiredStaff(object_id="o-ada", display_name="Ada Lovelace", fields={
         "first_name": "Ada", "last_name": "Lovelace", "email": "ada@contoso.example", "job_title": "Countess",
-        "role": 10, "locations": ["L1"], "user_group_id": "new:Tellers"})]
+        "role": 10, "locations": ["L1"], "user_group_id": "new:Tellers"}, aliases=("ada@contoso.example", "ada@contoso.onmicrosoft.com"))]
 
 
 def test_map_users_fail_raises_naming_each_user_and_field():
@@ -278,7 +278,7 @@ def test_map_users_fail_caps_the_listing():
 def test_map_users_skip_returns_the_invalid_users_and_maps_everyone_else():
     desired, invalid = map_users(Mapping(), [ADA, BROKEN], invalid_users="skip")
     assert [d.object_id for d in desired] == ["o-ada"]
-    assert invalid == [{"object_id": "o-broken", "display_name": "Broken User", "email": "broken@x", "errors": invalid[0]["errors"]}]
+    assert invalid == [{"object_id": "o-broken", "display_name": "Broken User", "email": "broken@x.example", "errors": invalid[0]["errors"]}]
     assert [e["field"] for e in invalid[0]["errors"]] == ["first_name", "last_name"]
 
 
