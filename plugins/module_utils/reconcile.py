@@ -69,13 +69,15 @@ class DesiredStaff:
     object_id: str
     display_name: str | None
     fields: dict = field(default_factory=dict)
+    aliases: tuple = ()  # the user's mail and userPrincipalName: the possible-duplicate check looks at both
 
 
 def _as_desired(item):
     if isinstance(item, DesiredStaff):
         desired = item
     elif isinstance(item, dict):
-        desired = DesiredStaff(object_id=item.get("object_id"), display_name=item.get("display_name"), fields=dict(item.get("fields") or {}))
+        desired = DesiredStaff(object_id=item.get("object_id"), display_name=item.get("display_name"), fields=dict(item.get("fields") or {}),
+                               aliases=tuple(item.get("aliases") or ()))
     else:
         raise CoconutEntraError(f"internal error: desired staff must be DesiredStaff, got {type(item).__name__}")
     if not isinstance(desired.object_id, str) or not desired.object_id.strip():
@@ -271,6 +273,12 @@ def _plan(desired, staff, match, possible_duplicates, archive_threshold, force_a
             users.append((key, item))
 
     outcomes = [_match(index, staff, rules, key, user, ()) for key, user in users]
+    # In-scope users whose mapped emails collide are possible duplicates of each other (unless already synced):
+    # by default none of them is created or adopts anyone, so they claim no staff below either.
+    sharing = _shared_emails(users, outcomes)
+    if possible_duplicates != "create":
+        for number in sharing:
+            outcomes[number] = None
     # Staff adopted by one user are not candidates for the others: a conflict among identical staff members
     # resolves once one of them is taken, exactly as the next run would see it (keeps plan -> apply -> plan empty).
     while True:
@@ -302,8 +310,18 @@ def _plan(desired, staff, match, possible_duplicates, archive_threshold, force_a
     unchanged = 0
     after_by_pos = {}
     under_review = set()
-    for (key, user), outcome in zip(users, outcomes):  # noqa: B905 - equal lengths by construction; strict= needs Python 3.10
+    for number, ((key, user), outcome) in enumerate(zip(users, outcomes)):  # noqa: B905 - equal lengths by construction
         email = user.fields.get("email")
+        if number in sharing and possible_duplicates != "create":
+            found = _email_candidates(index, user, adopted)
+            others = sharing[number]
+            found += [outcomes[other][2] for other in others if outcomes[other] and outcomes[other][0] == "match" and outcomes[other][2] not in found]
+            under_review.update(found)
+            result["possible_duplicates"].append({
+                "object_id": user.object_id, "display_name": user.display_name, "email": email, "reason": "email",
+                "candidates": [staff[pos]["id"] for pos in found], "created": False,
+                "entra_users": [{"object_id": users[other][1].object_id, "display_name": users[other][1].display_name} for other in others]})
+            continue
         if outcome and outcome[0] == "match" and outcome[2] in shared:
             pos = outcome[2]
             result["conflicts"].append({
@@ -331,13 +349,21 @@ def _plan(desired, staff, match, possible_duplicates, archive_threshold, force_a
             continue
         duplicate = None
         for reason in ("email", "name"):
-            found = [pos for pos in index.candidates(reason, key, user) if pos not in adopted]
+            if reason == "email":
+                found = _email_candidates(index, user, adopted)
+            else:
+                found = [pos for pos in index.candidates(reason, key, user) if pos not in adopted]
             if found:
                 duplicate = {"object_id": user.object_id, "display_name": user.display_name, "email": email, "reason": reason,
                              "candidates": [staff[pos]["id"] for pos in found], "created": possible_duplicates == "create"}
                 if possible_duplicates != "create":
                     under_review.update(found)  # a person decides about these; created ones duplicate a synced staff member
                 break
+        if number in sharing:  # possible_duplicates: create (with report, these users were set aside above)
+            duplicate = duplicate or {"object_id": user.object_id, "display_name": user.display_name, "email": email, "reason": "email",
+                                      "candidates": [], "created": True}
+            duplicate["entra_users"] = [{"object_id": users[other][1].object_id, "display_name": users[other][1].display_name}
+                                        for other in sharing[number]]
         if duplicate:
             result["possible_duplicates"].append(duplicate)
             if possible_duplicates != "create":
@@ -372,6 +398,38 @@ def _plan(desired, staff, match, possible_duplicates, archive_threshold, force_a
     if not force_archive:
         _check_safety(result, users, skipped_items, synced_active, archive_threshold, allowed)
     return result
+
+
+def _shared_emails(users, outcomes):
+    """{user number: [numbers of the other users with the same mapped email]} for users not matched by object id."""
+    by_email = {}
+    for number, (_key, user) in enumerate(users):
+        email = normalise(user.fields.get("email"))
+        if email:
+            by_email.setdefault(email, []).append(number)
+    sharing = {}
+    for numbers in by_email.values():
+        if len(numbers) > 1:
+            for number in numbers:
+                outcome = outcomes[number]
+                if not (outcome and outcome[0] == "match" and outcome[1] == "object_id"):
+                    sharing[number] = [other for other in numbers if other != number]
+    return sharing
+
+
+def _email_candidates(index, user, excluded):
+    """Unsynced staff holding the user's mapped email, mail or userPrincipalName (not in `excluded`), in that order."""
+    found = []
+    if not index.unsynced:
+        return found
+    by_email = index._index("email")
+    seen = set()
+    for address in (user.fields.get("email"), *user.aliases):
+        key = normalise(address)
+        if key and key not in seen:
+            seen.add(key)
+            found.extend(pos for pos in by_email.get(key, ()) if pos not in excluded and pos not in found)
+    return found
 
 
 def _update(user, member, rule, synced):

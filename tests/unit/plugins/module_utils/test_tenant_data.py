@@ -5,6 +5,7 @@ import pytest
 from ansible_collections.coconut.entra.plugins.module_utils.diff import render_diff
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 from ansible_collections.coconut.entra.plugins.module_utils.mapping import Mapping, map_users
+from ansible_collections.coconut.entra.plugins.module_utils.reconcile import DesiredStaff, plan
 
 BOB = {"id": "o-bob", "displayName": "Robert Builder", "givenName": "Robert", "surname": "Builder", "mail": "robert.builder@bank.example",
        "userPrincipalName": "rbuilder@bank.example", "accountEnabled": True, "jobTitle": None, "employeeId": None}
@@ -97,3 +98,60 @@ def test_an_email_coconut_would_refuse_is_an_invalid_user(email):
 def test_a_language_coconut_would_refuse_is_an_invalid_user():
     _, errors = mapped({"language": "'english'"})
     assert [field for field, _ in errors] == ["language"]
+
+
+# --- defects 2 and 6: possible duplicates among Entra users, and by mail or userPrincipalName -------------
+
+def desired(object_id, first, last, email, **aliases):
+    return DesiredStaff(object_id=object_id, display_name=f"{first} {last}", fields={"first_name": first, "last_name": last, "email": email},
+                        aliases=tuple(aliases.values()))
+
+
+def staff(staff_id, first, last, email, object_id=None):
+    return {"id": staff_id, "first_name": first, "last_name": last, "email": email, "status": "active",
+            "integration": {"source": "entra_id", "object_id": object_id} if object_id else None}
+
+
+def test_two_entra_users_with_one_email_are_possible_duplicates_not_created():
+    users = [desired("o1", "Ada", "Lovelace", "team@bank.example"), desired("o2", "Grace", "Hopper", " TEAM@bank.example")]
+    result = plan(users, [])
+    assert result["create"] == []
+    assert [(d["object_id"], d["reason"], d["entra_users"]) for d in result["possible_duplicates"]] == [
+        ("o1", "email", [{"object_id": "o2", "display_name": "Grace Hopper"}]),
+        ("o2", "email", [{"object_id": "o1", "display_name": "Ada Lovelace"}])]
+
+
+def test_two_entra_users_with_one_email_and_one_unsynced_staff_member_are_handled_the_same_way():
+    users = [desired("o1", "Ada", "Lovelace", "ada@bank.example"), desired("o2", "Ada", "Lovelace", "ada@bank.example")]
+    result = plan(users, [staff("1", "Ada", "Lovelace", "ada@bank.example")])
+    assert result["conflicts"] == [] and result["create"] == [] and result["update"] == []
+    assert [(d["object_id"], d["candidates"]) for d in result["possible_duplicates"]] == [("o1", ["1"]), ("o2", ["1"])]
+
+
+def test_a_new_entra_user_sharing_a_synced_users_email_is_a_possible_duplicate_of_that_staff_member():
+    users = [desired("o1", "Ada", "Lovelace", "ada@bank.example"), desired("o2", "Ada", "King", "ada@bank.example")]
+    result = plan(users, [staff("1", "Ada", "Lovelace", "ada@bank.example", object_id="o1")])
+    assert result["create"] == [] and result["update"] == []
+    [duplicate] = result["possible_duplicates"]
+    assert duplicate["object_id"] == "o2" and duplicate["candidates"] == ["1"] and duplicate["entra_users"][0]["object_id"] == "o1"
+
+
+def test_entra_users_sharing_an_email_are_created_with_possible_duplicates_create():
+    users = [desired("o1", "Ada", "Lovelace", "team@bank.example"), desired("o2", "Grace", "Hopper", "team@bank.example")]
+    result = plan(users, [], possible_duplicates="create")
+    assert [c["object_id"] for c in result["create"]] == ["o1", "o2"]
+    assert all(d["created"] for d in result["possible_duplicates"]) and len(result["possible_duplicates"]) == 2
+
+
+def test_unsynced_staff_holding_the_user_principal_name_is_a_possible_duplicate():
+    bob = desired("o-bob", "Robert", "Builder", "robert.builder@bank.example", mail="robert.builder@bank.example", upn="rbuilder@bank.example")
+    result = plan([bob], [staff("7", "Bob", "Builder", "rbuilder@bank.example")])
+    assert result["create"] == []
+    [duplicate] = result["possible_duplicates"]
+    assert duplicate["reason"] == "email" and duplicate["candidates"] == ["7"]
+
+
+def test_map_users_gives_mail_and_user_principal_name_as_aliases():
+    [bob], _ = map_users(Mapping({"email": "user.mail"}), [BOB])
+    assert bob.aliases == ("robert.builder@bank.example", "rbuilder@bank.example")
+    assert {"mail", "userPrincipalName"} <= set(Mapping({"email": "user.employeeId ~ '@bank.example'"}).graph_select)
