@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.coconut.entra.plugins.module_utils.coconut import BULK_LIMIT
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
+from ansible_collections.coconut.entra.plugins.module_utils.reconcile import normalise
 
 NEW_GROUP = "new:"
 SOURCE = "entra_id"
@@ -51,24 +52,26 @@ def _resolve_user_groups(client, plan, done):
     if not names:
         return {}
     # The plan may be older than Coconut's state (check mode, then apply): reuse groups made since.
+    # Names compare as the planner matched them (case-folded, trimmed): a group made since as "tellers" is "Tellers".
     existing = {}
     for group in client.list_user_groups():
-        existing.setdefault(group.get("name"), group["id"])
+        existing.setdefault(normalise(group.get("name")), group["id"])
     ids = {}
     for name in names:
-        if name not in existing:
+        key = normalise(name)
+        if key not in existing:
             try:
                 group = client.create_user_group(name)
             except CoconutEntraError:
                 # Another run may have made it since we listed (Coconut answers 422 "taken"): use theirs.
-                made = next((g["id"] for g in client.list_user_groups() if g.get("name") == name), None)
+                made = next((g["id"] for g in client.list_user_groups() if normalise(g.get("name")) == key), None)
                 if made is None:
                     raise
-                existing[name] = made
+                existing[key] = made
             else:
-                existing[name] = group["id"]
+                existing[key] = group["id"]
                 done["user_groups_created"].append({"id": group["id"], "name": name})
-        ids[NEW_GROUP + name] = existing[name]
+        ids[NEW_GROUP + name] = existing[key]
     return ids
 
 

@@ -18,6 +18,8 @@ OWNED = ("status", "tenant_id", "client_id", "groups")
 def group_refs(groups):
     """The group references of entra_groups items: a string, or a dict whose `group` is one."""
     refs = []
+    if isinstance(groups, (str, dict)):
+        groups = [groups]  # one group, never split at commas
     for item in groups or []:
         ref = item.get("group") if isinstance(item, dict) else item
         if not isinstance(ref, str) or not ref.strip():

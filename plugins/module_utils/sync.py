@@ -28,7 +28,15 @@ _THRESHOLD = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 
 
 def parse_groups(groups):
-    """Normalise `entra_groups` items (a string, or a dict with `group` and optional extras)."""
+    """Normalise `entra_groups` items (a string, or a dict with `group` and optional extras).
+
+    A single string is one group name, never split at commas ("Coconut - Tellers, Main Street"); a single dict is one item.
+    """
+    if isinstance(groups, (str, dict)):
+        groups = [groups]
+    if groups is not None and not isinstance(groups, list):
+        raise CoconutEntraError("entra_groups must be a list of Entra groups (object ids or exact display names, or dicts with 'group'); "
+                                "got %s" % type(groups).__name__)
     if not groups:
         raise CoconutEntraError("entra_groups is empty: name at least one Entra group (its object id or exact display name)")
     parsed = []
@@ -46,6 +54,9 @@ def parse_groups(groups):
             raise CoconutEntraError("%s needs 'group': an Entra group object id or exact display name" % where)
         role = item.get("role")
         if role is not None:
+            # Only a whole code: 10.7 is not role 10, and true is not role 1.
+            if isinstance(role, bool) or (isinstance(role, float) and not role.is_integer()):
+                role = None
             try:
                 role = int(role)
             except (TypeError, ValueError):
@@ -289,9 +300,11 @@ class Sync:
 
     def _group_extras(self):
         """Per selected group: the role, locations and user group its members take (the first group wins)."""
+        # Staff groups match by name the way Entra group names do: trimmed, case-folded, Unicode-normalised.
         group_ids = {}
         for ug in self.user_groups:
-            group_ids.setdefault(ug.get("name"), ug["id"])
+            group_ids.setdefault(normalise(ug.get("name")), []).append(ug)
+        new_names = {}
         known_locations = {loc.get("external_id") for loc in self.locations}
         extras = []
         for group in self.groups:
@@ -305,7 +318,14 @@ class Sync:
             if group["locations"] is not None:
                 values["locations"] = list(group["locations"])
             if group["user_group"]:
-                values["user_group_id"] = group_ids.get(group["user_group"], "new:" + group["user_group"])
+                key = normalise(group["user_group"])
+                found = group_ids.get(key, [])
+                if len(found) > 1:
+                    raise CoconutEntraError("%s user_group %r matches %d Coconut staff groups: %s; rename or remove all but one in Coconut, "
+                                            "nothing was written" % (group["where"], group["user_group"], len(found),
+                                                                     ", ".join("%s (%s)" % (ug.get("name"), ug["id"]) for ug in found)))
+                # A missing group is created once, spelt as the first selected group names it.
+                values["user_group_id"] = found[0]["id"] if found else "new:" + new_names.setdefault(key, group["user_group"].strip())
             extras.append(values)
         return extras
 
@@ -378,15 +398,35 @@ class Sync:
                 shown.append("%s <%s> (staff %s)" % (name, member.get("email") or "no email", staff_id))
             return ", ".join(shown)
 
+        conflicted = {item.get("object_id"): item for item in plan["conflicts"]}
+        told = set()
         for item in plan["conflicts"][:WARNINGS_CAP]:
+            if item.get("shared_with"):
+                # Several users, one staff member: say so once, naming them all.
+                claimants = [item] + [conflicted.get(oid) or {"object_id": oid} for oid in item["shared_with"]]
+                if told.intersection(c.get("object_id") for c in claimants):
+                    continue
+                told.update(c.get("object_id") for c in claimants)
+                self.warn("conflict: Entra users %s all match the one Coconut staff member %s by %s; nothing was written for them" % (
+                    ", ".join("%s <%s>" % (c.get("display_name"), c.get("email")) for c in claimants), who(item.get("candidates", [])),
+                    item.get("rule")))
+                continue
             self.warn("conflict: Entra user %s <%s> matches several Coconut staff by %s: %s; nothing was written for them" % (
                 item.get("display_name"), item.get("email"), item.get("rule"), who(item.get("candidates", []))))
         for item in plan["possible_duplicates"][:WARNINGS_CAP]:
             verb = "created anyway" if item.get("created") else "not created"
+            candidates = item.get("candidates", [])
+            if item.get("entra_users"):
+                held = "; %s hold%s it" % (who(candidates), "s" if len(candidates) == 1 else "") if candidates else ""
+                self.warn("possible duplicate: Entra user %s <%s> shares the email with Entra user(s) %s%s; %s (coconut_possible_duplicates: %s)" % (
+                    item.get("display_name"), item.get("email"),
+                    ", ".join("%s (%s)" % (u.get("display_name"), u.get("object_id")) for u in item["entra_users"]), held, verb,
+                    self.options.get("possible_duplicates", "report")))
+                continue
             self.warn("possible duplicate: Entra user %s <%s> matches no staff, but unsynced %s share%s the %s; %s "
                       "(coconut_possible_duplicates: %s)" % (
-                          item.get("display_name"), item.get("email"), who(item.get("candidates", [])),
-                          "s" if len(item.get("candidates", [])) == 1 else "", item.get("reason"), verb,
+                          item.get("display_name"), item.get("email"), who(candidates),
+                          "s" if len(candidates) == 1 else "", item.get("reason"), verb,
                           self.options.get("possible_duplicates", "report")))
         if len(plan["conflicts"]) > WARNINGS_CAP or len(plan["possible_duplicates"]) > WARNINGS_CAP:
             self.warn("%d conflict(s) and %d possible duplicate(s) in all; only the first %d of each are shown here: set "
@@ -422,6 +462,8 @@ class Sync:
             # A CI gate that fails still leaves the plan behind: the report is the artifact CI keeps and comments with.
             if self.check_mode and self.options.get("report"):
                 result["report"] = self.write_report(plan, None)
+            if not self.check_mode:
+                result["changed"] = False  # the gate stopped the real run before any write
             raise CoconutEntraError(gate, result=result)
         staff_after = None if self.check_mode else self.staff
         if not self.check_mode and not empty:

@@ -47,8 +47,8 @@ options:
     description:
       - The Entra groups the sync reads, as in C(staff_sync) - each item a group object id or exact display name, or a
         dictionary whose C(group) key is one. Required with O(state=present).
-    type: list
-    elements: raw
+      - A list. A single string is one group name, never split at commas.
+    type: raw
   permissions:
     description: The Graph application permissions to prove (O(state=present)). The default is what the sync needs.
     type: list
@@ -120,7 +120,7 @@ from ansible_collections.coconut.entra.plugins.module_utils.runner import run_gu
 def main():
     argument_spec = dict(
         state=dict(type="str", choices=["present", "absent"], default="present"),
-        groups=dict(type="list", elements="raw"),
+        groups=dict(type="raw"),  # raw, not list: a list conversion would split a name at its commas
         permissions=dict(type="list", elements="str", choices=list(PROVABLE_PERMISSIONS), default=list(SYNC_PERMISSIONS)),
     )
     argument_spec.update(entra_argument_spec())

@@ -17,8 +17,12 @@ description:
   - Matching, in order, first hit wins (comparisons trim, case-fold and Unicode-normalise) - 1. staff whose stored Entra
     object id is the user's id; 2. unsynced staff with equal first name, last name and email; 3. unsynced staff whose
     "first last" equals the user's display name. Several candidates at one step are a conflict, reported and not written.
-  - A user that matches nobody while an unsynced staff member shares the email or the name is a possible duplicate,
-    reported and not created unless O(possible_duplicates=create).
+  - A user that matches nobody while an unsynced staff member shares the email (the mapped email, the user's mail or
+    userPrincipalName) or the name is a possible duplicate, reported and not created unless O(possible_duplicates=create).
+    So are in-scope users whose mapped emails are the same (not yet synced ones are neither created nor adopted).
+  - Mapped values are trimmed before they are compared or written; an empty or whitespace-only value is null, and a
+    filter or concatenation over a null attribute gives null, never the text V(None). A user whose email Coconut would
+    refuse (not an email address) is an invalid user (O(invalid_users)), in check mode too.
   - Synced staff whose user left every selected group, was disabled or deleted are archived, never deleted. Unsynced
     staff are never changed unless a match adopts them.
   - Check mode reads everything, writes nothing, and returns exactly the changes the real run would make; with
@@ -35,12 +39,14 @@ options:
   groups:
     description:
       - The Entra groups whose members are the desired staff. Each item is a group object id or exact display name, or a
-        dictionary with C(group) and optional C(user_group) (a Coconut staff group name, created if missing), C(role)
-        (a Coconut role code) and C(locations) (Coconut location external ids).
+        dictionary with C(group) and optional C(user_group) (a Coconut staff group name, matched ignoring case and surrounding
+        spaces like Entra group names, created if missing), C(role) (a whole Coconut role code) and C(locations) (Coconut
+        location external ids).
+      - A list. A single string is one group name, never split at commas (V(Coconut - Tellers, Main Street) is one group).
       - A user in several groups takes the values of the first group in this list.
-      - A name that matches no group or several groups fails the run before any write.
-    type: list
-    elements: raw
+      - A name that matches no group or several groups fails the run before any write, and so does a C(user_group) name that
+        matches several Coconut staff groups.
+    type: raw
     required: true
   membership:
     description:
@@ -189,7 +195,9 @@ conflicts:
   type: list
   elements: dict
 possible_duplicates:
-  description: Entra users that matched nobody while unsynced staff share their email or name.
+  description:
+    - Entra users that matched nobody while unsynced staff share their email or name, or that share their mapped email
+      with other in-scope Entra users (then C(entra_users) lists those users and C(candidates) the staff holding it).
   returned: always
   type: list
   elements: dict
@@ -254,7 +262,8 @@ from ansible_collections.coconut.entra.plugins.module_utils.sync import Sync
 
 def main():
     argument_spec = dict(
-        groups=dict(type="list", elements="raw", required=True),
+        # raw, not list: Ansible's list conversion would split "Lending, Mortgages" into two groups.
+        groups=dict(type="raw", required=True),
         membership=dict(type="str", choices=["direct", "transitive"], default="direct"),
         mapping=dict(type="dict", default={}),
         match=dict(type="list", elements="str", choices=["object_id", "name_and_email", "display_name"],

@@ -6,6 +6,7 @@ from ansible_collections.coconut.entra.plugins.module_utils.diff import render_d
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 from ansible_collections.coconut.entra.plugins.module_utils.mapping import Mapping, map_users
 from ansible_collections.coconut.entra.plugins.module_utils.reconcile import DesiredStaff, plan
+from ansible_collections.coconut.entra.plugins.module_utils.sync import Sync, parse_groups
 
 BOB = {"id": "o-bob", "displayName": "Robert Builder", "givenName": "Robert", "surname": "Builder", "mail": "robert.builder@bank.example",
        "userPrincipalName": "rbuilder@bank.example", "accountEnabled": True, "jobTitle": None, "employeeId": None}
@@ -155,3 +156,47 @@ def test_map_users_gives_mail_and_user_principal_name_as_aliases():
     [bob], _ = map_users(Mapping({"email": "user.mail"}), [BOB])
     assert bob.aliases == ("robert.builder@bank.example", "rbuilder@bank.example")
     assert {"mail", "userPrincipalName"} <= set(Mapping({"email": "user.employeeId ~ '@bank.example'"}).graph_select)
+
+
+# --- defect 3: a string entra_groups is one group ------------------------------------------------------
+
+def test_a_string_entra_groups_is_one_group_never_split_at_commas():
+    assert [g["ref"] for g in parse_groups("Coconut - Tellers, Main Street")] == ["Coconut - Tellers, Main Street"]
+    assert [g["ref"] for g in parse_groups({"group": "Lending, Mortgages", "role": 10})] == ["Lending, Mortgages"]
+
+
+# --- defect 4: staff groups match by name the way Entra group names do -----------------------------------
+
+def extras(user_groups, *names):
+    sync = Sync(None, None, {})
+    sync.groups = parse_groups([{"group": f"g{n}", "user_group": name} for n, name in enumerate(names)])
+    sync.user_groups, sync.locations = user_groups, []
+    return [item["user_group_id"] for item in sync._group_extras()]
+
+
+def test_a_staff_group_name_matches_ignoring_case_and_spacing():
+    user_groups = [{"id": 4, "name": "Tellers"}, {"id": 5, "name": "T\u00e9llers"}]
+    assert extras(user_groups, "tellers", " TELLERS ", "Te\u0301llers") == [4, 4, 5]
+
+
+def test_a_missing_staff_group_is_created_once_whatever_the_spelling():
+    assert extras([], "Mortgages", "mortgages") == ["new:Mortgages", "new:Mortgages"]
+
+
+def test_two_staff_groups_matching_one_name_is_an_error_naming_both():
+    with pytest.raises(CoconutEntraError) as failure:
+        extras([{"id": 4, "name": "Tellers"}, {"id": 9, "name": "TELLERS"}], "tellers")
+    assert "Tellers (4)" in failure.value.msg and "TELLERS (9)" in failure.value.msg
+
+
+# --- defect 8: role 10.7 is refused ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("role", [10.7, "10.7", True, "ten"])
+def test_a_role_that_is_not_a_whole_role_code_is_refused(role):
+    with pytest.raises(CoconutEntraError, match="is not a Coconut role code"):
+        parse_groups([{"group": "Tellers", "role": role}])
+
+
+@pytest.mark.parametrize("role", [10, "13", 15.0])
+def test_whole_role_codes_are_taken(role):
+    assert parse_groups([{"group": "Tellers", "role": role}])[0]["role"] == int(role)
