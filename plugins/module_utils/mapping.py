@@ -107,10 +107,9 @@ class _Sandbox(ImmutableSandboxedEnvironment):
             return self.undefined(obj=obj, name=argument) if _blank(value) else value
         return super().getitem(obj, argument)
 
-    def call(*args, **kwargs):  # noqa: N805 - positional only: a call's own keyword arguments may be named anything
+    def call(self, *args, **kwargs):
         # `user.get('jobTitle')` gives None for a null: the same null as `user.jobTitle`.
-        self = args[0]
-        result = ImmutableSandboxedEnvironment.call(*args, **kwargs)
+        result = super().call(*args, **kwargs)
         return self.undefined() if _blank(result) else result
 
     def unsafe_undefined(self, obj, attribute):
