@@ -140,12 +140,17 @@ def _cases(items, staff_by_id, explain):
 
 def _conflict_why(item):
     rule = RULES.get(item.get("rule"), item.get("rule") or "a matching rule")
+    if item.get("shared_with"):
+        return f"this staff member also matches {len(item['shared_with'])} other Entra user(s) by {rule}; nothing was written for them"
     return f"several staff match by {rule}; nothing was written for this user"
 
 
 def _duplicate_why(item):
     shared = DUPLICATE_REASONS.get(item.get("reason"), item.get("reason") or "details")
     outcome = "created anyway (coconut_possible_duplicates: create)" if item.get("created") else "not created"
+    if item.get("entra_users"):
+        others = ", ".join(str(user.get("display_name") or user.get("object_id")) for user in item["entra_users"])
+        return f"other Entra users in scope have the same email ({others}); {outcome}"
     return f"no rule matched, but unsynced staff share {shared}; {outcome}"
 
 

@@ -200,3 +200,13 @@ def test_a_role_that_is_not_a_whole_role_code_is_refused(role):
 @pytest.mark.parametrize("role", [10, "13", 15.0])
 def test_whole_role_codes_are_taken(role):
     assert parse_groups([{"group": "Tellers", "role": role}])[0]["role"] == int(role)
+
+
+# --- the report says the same as the warnings ----------------------------------------------------------------
+
+def test_the_report_explains_shared_staff_and_shared_emails():
+    from ansible_collections.coconut.entra.plugins.module_utils.report import _conflict_why, _duplicate_why
+
+    assert _conflict_why({"rule": "display_name", "shared_with": ["o2"]}).startswith("this staff member also matches 1 other Entra user(s)")
+    why = _duplicate_why({"reason": "email", "entra_users": [{"object_id": "o2", "display_name": "Grace Hopper"}], "created": False})
+    assert why == "other Entra users in scope have the same email (Grace Hopper); not created"
