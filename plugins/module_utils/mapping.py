@@ -10,6 +10,7 @@ Pure: no I/O.
 
 from __future__ import annotations
 
+import functools
 import re
 import traceback
 
@@ -19,12 +20,13 @@ from ansible_collections.coconut.entra.plugins.module_utils.reconcile import Des
 try:
     import jinja2
     from jinja2 import nodes
+    from jinja2.compiler import CodeGenerator
     from jinja2.parser import Parser
     from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 except ImportError:
     HAS_JINJA2 = False
     JINJA2_IMPORT_ERROR = traceback.format_exc()
-    ImmutableSandboxedEnvironment = object
+    ImmutableSandboxedEnvironment = CodeGenerator = object
 else:
     HAS_JINJA2 = True
     JINJA2_IMPORT_ERROR = None
@@ -74,7 +76,8 @@ class _NullResult(Exception):
 if HAS_JINJA2:
     class _Null(jinja2.ChainableUndefined):
         """A null (or missing, or blank) Graph attribute: false, chainable, a test or `default` sees it as
-        undefined; anything that would make text or a number of it raises _NullResult."""
+        undefined. Filters, `~`, arithmetic and method calls over it give it back (the sandbox below); anything
+        else that would make text or a number of it raises _NullResult, which makes the whole field null."""
 
         __slots__ = ()
 
@@ -89,10 +92,40 @@ else:
     _Null = None
 
 
+def _null_propagating(func):
+    """A filter that gives a null back for a null value (`user.jobTitle | trim` is null), without calling `func`."""
+    position = 1 if getattr(func, "jinja_pass_arg", None) is not None else 0  # after the context/environment argument
+
+    @functools.wraps(func)
+    def filter_(*args, **kwargs):
+        if len(args) > position and isinstance(args[position], _Null):
+            return args[position]
+        return func(*args, **kwargs)
+    return filter_
+
+
+class _CodeGenerator(CodeGenerator):
+    def visit_Concat(self, node, frame):
+        # `a ~ b` through the environment, so that a null operand makes the result null (str_join would give "None"/"").
+        self.write("environment.concat_values((")
+        for arg in node.nodes:
+            self.visit(arg, frame)
+            self.write(", ")
+        self.write("))")
+
+
 class _Sandbox(ImmutableSandboxedEnvironment):
     """Immutable sandbox where a dict's keys win over its methods and unsafe access fails loudly."""
 
-    intercepted_binops = frozenset(["*", "**"])
+    intercepted_binops = frozenset(["*", "**", "+", "-", "/", "//", "%"])
+    code_generator_class = _CodeGenerator
+
+    @staticmethod
+    def concat_values(values):
+        for value in values:
+            if isinstance(value, _Null):
+                return value
+        return "".join(str(value) for value in values)
 
     def getattr(self, obj, attribute):
         # Graph data first: `user.items` means an attribute named items, not dict.items.
@@ -108,6 +141,8 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         return super().getitem(obj, argument)
 
     def call(self, *args, **kwargs):
+        if len(args) > 1 and isinstance(args[1], _Null):
+            return args[1]  # user.mail.split('@') over a null mail: null
         # `user.get('jobTitle')` gives None for a null: the same null as `user.jobTitle`.
         result = super().call(*args, **kwargs)
         return self.undefined() if _blank(result) else result
@@ -117,6 +152,9 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe")
 
     def call_binop(self, context, operator, left, right):
+        for operand in (left, right):
+            if isinstance(operand, _Null):
+                return operand  # 'EMP-%s' % null, null + 1: null
         if operator == "*":
             for seq, count in ((left, right), (right, left)):
                 if isinstance(seq, (str, list, tuple)) and isinstance(count, int) and len(seq) * count > _MAX_REPEAT:
@@ -134,6 +172,7 @@ def _environment():
     # builds a dict, handy as a lookup table (dict(CA='en', FR='fr')[user.country]).
     env.globals.clear()
     env.globals["dict"] = dict
+    env.filters = {name: func if name in ("default", "d") else _null_propagating(func) for name, func in env.filters.items()}
     return env
 
 
@@ -194,16 +233,18 @@ def _fast_path(expr):
     if isinstance(expr, nodes.Getattr) and isinstance(expr.node, nodes.Name) and expr.node.name == "user" \
             and expr.ctx == "load" and expr.attr not in _DICT_METHODS and not expr.attr.startswith("_"):
         name = expr.attr
-        return lambda user: _value_of(user.get(name, _MISSING))
+
+        def attribute(user):
+            value = user.get(name, _MISSING)
+            if value.__class__ is str and (not value or value.isspace()):
+                return _MISSING  # blank is null, as in the sandbox
+            return value
+        return attribute
     if isinstance(expr, nodes.Or):
         left, right = _fast_path(expr.left), _fast_path(expr.right)
         if left is not None and right is not None:
             return lambda user: left(user) or right(user)
     return None
-
-
-def _value_of(value):
-    return _MISSING if _blank(value) else value
 
 
 def _describe(value):
@@ -367,7 +408,13 @@ def refused_value(field, value):
 
 def _aliases(user):
     """The addresses the user is known by besides the mapped email: mail and userPrincipalName, trimmed."""
-    return tuple(value.strip() for value in (user.get("mail"), user.get("userPrincipalName")) if isinstance(value, str) and value.strip())
+    aliases = ()
+    for value in (user.get("mail"), user.get("userPrincipalName")):
+        if isinstance(value, str):
+            value = value.strip()
+            if value:
+                aliases += (value,)
+    return aliases
 
 
 def map_users(mapping, users, invalid_users="fail", extras_for=None):

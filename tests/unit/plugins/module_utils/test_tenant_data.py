@@ -52,6 +52,19 @@ def test_a_null_still_falls_back_and_tests_and_defaults_still_see_it():
     assert fields["username"] == "robert.builder@bank.example"
 
 
+@pytest.mark.parametrize("expression, expected", [
+    ("(user.jobTitle | trim) or 'Teller'", "Teller"),
+    ("(user.mail.split('@') | first) or 'none'", "robert.builder"),
+    ("(user.employeeId.split('-') | first) or 'none'", "none"),
+    ("user.employeeId + 1", None),
+    ("user.employeeId ~ user.mail", None),
+    ("user.surname ~ ', ' ~ user.givenName", "Builder, Robert"),
+])
+def test_a_null_propagates_through_filters_methods_and_operators_but_or_still_falls_back(expression, expected):
+    fields, errors = mapped({"job_title": expression})
+    assert errors == [] and fields["job_title"] == expected
+
+
 def test_the_fast_path_and_the_sandbox_agree_on_nulls_and_blanks():
     for mail in (None, "", "   ", " ada@bank.example "):
         user = dict(BOB, mail=mail)
