@@ -207,16 +207,19 @@ def test_short_lived_graph_tokens_with_a_slow_network(start_sandbox):
 
 # ---- per-item failures inside a bulk write ---------------------------------------------------
 
-def test_a_per_item_validation_error_fails_only_that_person_and_a_fixed_rerun_converges(start_sandbox):
+def test_an_email_coconut_would_refuse_fails_before_any_write_skip_syncs_the_rest_and_a_fixed_rerun_converges(start_sandbox):
+    # The planner catches what Coconut's validation would refuse (issue 15), so the run fails before any write
+    # instead of failing that one item at apply time; with invalid_users: skip everyone else is applied.
     scenario = team.scenario()
     bad = scenario["entra"]["users"][5]
     bad["mail"] = "not an email"
     site = start_sandbox(scenario)
     outcome = run_sync(site)
     assert not outcome.ok
-    assert "1 change(s) to Coconut staff failed" in outcome.msg
-    assert "create %s <not an email>" % bad["displayName"] in outcome.msg and "email" in outcome.msg
-    assert "run the sync again" in outcome.msg
+    assert "cannot be mapped to Coconut staff, so nothing was written" in outcome.msg
+    assert bad["displayName"] in outcome.msg and "'not an email', which is not an email address" in outcome.msg
+    assert site.write_count() == 0
+    assert run_sync(site, invalid_users="skip").ok
     problems = team.differences(site.state())
     assert problems == ["no staff for Entra user %s (not an email)" % bad["id"]], "everyone else was applied"
     site.patch_entra({"users": {"update": [{"id": bad["id"], "mail": "fixed@mapleridge.example"}]}})

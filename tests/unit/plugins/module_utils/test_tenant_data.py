@@ -2,6 +2,7 @@
 
 import pytest
 
+from ansible_collections.coconut.entra.plugins.module_utils.connect import group_refs
 from ansible_collections.coconut.entra.plugins.module_utils.diff import render_diff
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 from ansible_collections.coconut.entra.plugins.module_utils.mapping import Mapping, map_users
@@ -176,6 +177,12 @@ def test_map_users_gives_mail_and_user_principal_name_as_aliases():
 def test_a_string_entra_groups_is_one_group_never_split_at_commas():
     assert [g["ref"] for g in parse_groups("Coconut - Tellers, Main Street")] == ["Coconut - Tellers, Main Street"]
     assert [g["ref"] for g in parse_groups({"group": "Lending, Mortgages", "role": 10})] == ["Lending, Mortgages"]
+    assert group_refs("Coconut - Tellers, Main Street") == ["Coconut - Tellers, Main Street"]  # connect.yml reads it the same way
+
+
+def test_entra_groups_that_is_neither_a_list_nor_a_group_is_refused():
+    with pytest.raises(CoconutEntraError, match="entra_groups must be a list"):
+        parse_groups(7)
 
 
 # --- defect 4: staff groups match by name the way Entra group names do -----------------------------------
