@@ -125,13 +125,15 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         for value in values:
             if isinstance(value, _Null):
                 return value
-        return "".join(str(value) for value in values)
+        return "".join(map(str, values))
 
     def getattr(self, obj, attribute):
         # Graph data first: `user.items` means an attribute named items, not dict.items.
         if isinstance(obj, dict) and isinstance(attribute, str) and attribute in obj:
             value = obj[attribute]
-            return self.undefined(obj=obj, name=attribute) if _blank(value) else value
+            if value is None or (value.__class__ is str and (not value or value.isspace())):  # _blank, inlined: the hot path
+                return self.undefined(obj=obj, name=attribute)
+            return value
         return super().getattr(obj, attribute)
 
     def getitem(self, obj, argument):
