@@ -9,23 +9,30 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV := .venv
 BIN := $(abspath $(VENV))/bin
 STAMP := $(VENV)/.installed
+# One venv per ansible-core/Python pair of the matrix (tests/matrix/venvs.py), made once and reused.
+MATRIX_VENVS := .venv-matrix
 # The tools the recipes call (ansible-playbook, ansible-test, ...) come from the venv.
 export PATH := $(BIN):$(PATH)
 
 # ansible-test wants the collection under ansible_collections/<namespace>/<name>, as collection CI lays it out.
 SANITY_ROOT := build/ansible_collections/coconut/entra
+# ansible-test sanity runs on the main .venv's ansible-core (2.19) and on the newest one: a pair of
+# tests/matrix/venvs.py, ansible-core/Python.
+SANITY_NEWEST := 2.21/3.13
+SANITY_NEWEST_PYTHON := $(lastword $(subst /, ,$(SANITY_NEWEST)))
 PYTEST_WORKERS ?= 2
 
-.PHONY: help venv lint sanity unit integration test soak demo bench changelog-lint build clean distclean
+.PHONY: help venv lint sanity unit integration matrix test soak demo bench changelog-lint build clean distclean
 
 help:
 	@echo "make demo         start the sandbox, preview and apply a sync of a demo bank branch, show the outcome"
-	@echo "make test         everything: lint, ansible-test sanity, unit, sandbox and integration tests"
+	@echo "make test         everything: lint, ansible-test sanity, unit, sandbox, integration and matrix tests"
 	@echo "make venv         create or refresh .venv (only when requirements*.txt change)"
 	@echo "make lint         ruff and ansible-lint"
 	@echo "make sanity       ansible-test sanity on a copy of the tree under $(SANITY_ROOT)"
 	@echo "make unit         unit and sandbox tests"
 	@echo "make integration  playbook tests against the sandbox"
+	@echo "make matrix       the playbooks on every supported ansible-core/Python pair (tests/matrix)"
 	@echo "make soak         50 syncs with random churn and injected faults, converged after each (SOAK_ARGS=--seed N)"
 	@echo "make bench        benchmarks"
 	@echo "make build        build the collection tarball into build/"
@@ -60,12 +67,21 @@ sanity: venv
 	git -C $(SANITY_ROOT) init --quiet && git -C $(SANITY_ROOT) add --all
 	python tests/sanity/get_pip_standin.py --install
 	cd $(SANITY_ROOT) && ansible-test sanity --python 3.11 --color no $(SANITY_ARGS)
+	# Again with the newest ansible-core, whose checks are newer, from its matrix venv (made once, reused).
+	newest=$$(python tests/matrix/venvs.py --bin $(SANITY_NEWEST)) \
+	  && "$$newest/python" tests/sanity/get_pip_standin.py --install \
+	  && cd $(SANITY_ROOT) && "$$newest/ansible-test" sanity --python $(SANITY_NEWEST_PYTHON) --color no $(SANITY_ARGS)
 
 unit: venv
 	python -m pytest -n $(PYTEST_WORKERS) tests/unit tests/sandbox
 
 integration: venv
 	python -m pytest -n $(PYTEST_WORKERS) tests/integration
+
+# make test collects tests/matrix too; its tests make a missing venv themselves.
+matrix: venv
+	python tests/matrix/venvs.py
+	python -m pytest -n $(PYTEST_WORKERS) tests/matrix
 
 # pytest exits 5 when it collects no tests; make treats that as the failure it is.
 test: venv lint changelog-lint sanity
@@ -87,7 +103,7 @@ build: venv
 
 clean:
 	rm -rf build tests/output .pytest_cache .ruff_cache .hypothesis artifacts coconut-entra-*.tar.gz
-	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+	find . \( -path ./$(VENV) -o -path ./$(MATRIX_VENVS) \) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(MATRIX_VENVS)

@@ -24,8 +24,12 @@ EXPIRY_WARNING_DAYS = 30
 NOT_YET_ACCEPTED = ("AADSTS7000215",)
 
 
+# datetime.timezone.utc, not datetime.UTC: ansible-core 2.16 and 2.17 run modules on Python 3.10, which lacks it.
+UTC = datetime.timezone.utc
+
+
 def utcnow():
-    return datetime.datetime.now(datetime.UTC)
+    return datetime.datetime.now(UTC)
 
 
 def parse_datetime(value):
@@ -39,11 +43,11 @@ def parse_datetime(value):
         zone = rest[len(digits):]
         text = "{}.{}{}".format(head, digits[:6].ljust(6, "0"), zone)
     parsed = datetime.datetime.fromisoformat(text)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def format_datetime(value):
-    return value.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def end_of_lifetime(lifetime_days, now=None):

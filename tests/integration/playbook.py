@@ -38,12 +38,16 @@ class PlaybookRun:
 
 
 def run_playbook(playbook, tmp_path, vars_files=(), extra=None, check=False, diff=False, verbosity=0,
-                 inventory=None, env=None, args=()):
-    """ansible-playbook from the repo root; returns the exit code, output and every task's result."""
+                 inventory=None, env=None, args=(), bin_dir=VENV_BIN):
+    """ansible-playbook from the repo root; returns the exit code, output and every task's result.
+
+    `playbook` may be a list: one ansible-playbook run plays them in order. `bin_dir` holds the Ansible to use.
+    """
     tmp_path = Path(tmp_path)
     record = tmp_path / ("results-%d.jsonl" % len(list(tmp_path.glob("results-*.jsonl"))))
-    playbook = Path(playbook) if Path(playbook).is_absolute() else ROOT / "playbooks" / playbook
-    cmd = [str(VENV_BIN / "ansible-playbook"), str(playbook)]
+    playbooks = [playbook] if isinstance(playbook, str | os.PathLike) else list(playbook)
+    cmd = [str(Path(bin_dir) / "ansible-playbook")]
+    cmd += [str(Path(p) if Path(p).is_absolute() else ROOT / "playbooks" / p) for p in playbooks]
     for path in vars_files:
         cmd += ["-e", "@%s" % path]
     if extra:
@@ -68,7 +72,7 @@ def run_playbook(playbook, tmp_path, vars_files=(), extra=None, check=False, dif
         "ANSIBLE_FORCE_COLOR": "0",
         "ANSIBLE_LOCALHOST_WARNING": "0",
         "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
-        "PATH": "%s:%s" % (VENV_BIN, os.environ.get("PATH", "")),
+        "PATH": "%s:%s" % (bin_dir, os.environ.get("PATH", "")),
     })
     run_env.update(env or {})
     proc = subprocess.run(cmd, cwd=ROOT, env=run_env, capture_output=True, text=True, timeout=600, check=False)

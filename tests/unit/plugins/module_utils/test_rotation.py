@@ -99,6 +99,16 @@ def test_graph_datetimes_with_seven_fraction_digits_parse():
     assert rotation.parse_datetime("2026-11-01T10:00:00.1234567Z") == datetime.datetime(2026, 11, 1, 10, 0, 0, 123456, tzinfo=datetime.UTC)
 
 
+def test_the_date_helpers_work_on_python_3_10_which_has_no_datetime_utc(monkeypatch):
+    # ansible-core 2.16 and 2.17 run modules on Python 3.10: datetime.UTC came in 3.11.
+    monkeypatch.delattr(datetime, "UTC")
+    end = rotation.end_of_lifetime(180, now=rotation.parse_datetime("2026-05-01T00:00:00Z"))
+    assert rotation.format_datetime(end) == "2026-10-28T00:00:00Z"
+    assert rotation.parse_datetime("2026-05-01T00:00:00").utcoffset() == datetime.timedelta(0)
+    assert rotation.utcnow().utcoffset() == datetime.timedelta(0)
+    assert rotation.describe_secrets([cred("k-old", "abc")], current_key_id="k-old")[0]["current"] is True
+
+
 def test_a_lifetime_below_one_day_is_refused():
     with pytest.raises(CoconutEntraError, match="lifetime_days"):
         rotation.end_of_lifetime(0)
