@@ -16,6 +16,7 @@ from urllib.parse import quote, urlsplit
 
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 from ansible_collections.coconut.entra.plugins.module_utils.http import HttpClient, json_body
+from ansible_collections.coconut.entra.plugins.module_utils.safe_text import from_server
 
 try:
     import msal
@@ -195,7 +196,7 @@ class EntraClient:
             first_line = (result.get("error_description") or "").splitlines()[0:1]
             msg = "Entra refused a token for application {} in tenant {}: {}{}".format(
                 self.client_id, self.tenant_id, result.get("error") or "error",
-                ": " + self._redact(first_line[0]) if first_line else "")
+                ": " + from_server(self._redact(first_line[0])) if first_line else "")
         details = {"service": "Entra login", "error": result.get("error"), "tenant_id": self.tenant_id, "client_id": self.client_id}
         if code is not None:
             details["aadsts"] = f"AADSTS{code}"

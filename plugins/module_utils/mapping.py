@@ -15,6 +15,7 @@ import traceback
 
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 from ansible_collections.coconut.entra.plugins.module_utils.reconcile import DesiredStaff
+from ansible_collections.coconut.entra.plugins.module_utils.safe_text import shown
 
 try:
     import jinja2
@@ -335,8 +336,8 @@ def unmappable_error(invalid):
     """The one error for invalid_users: fail, naming each user (the first 20) and field."""
     lines = []
     for item in invalid[:_LISTING_CAP]:
-        problems = "; ".join(f"{err['field']}: {err['message']}" for err in item["errors"])
-        lines.append(f"{item['display_name'] or '(no display name)'} ({item['object_id']}): {problems}")
+        problems = shown("; ".join(f"{err['field']}: {err['message']}" for err in item["errors"]))
+        lines.append(f"{shown(item['display_name']) or '(no display name)'} ({shown(item['object_id'])}): {problems}")
     if len(invalid) > _LISTING_CAP:
         lines.append(f"and {len(invalid) - _LISTING_CAP} more")
     listing = "\n  ".join(lines)

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from ansible_collections.coconut.entra.plugins.module_utils.diff import plan_changes, render_diff
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 from ansible_collections.coconut.entra.plugins.module_utils.reconcile import check_match, is_synced, normalise, staff_object_id
+from ansible_collections.coconut.entra.plugins.module_utils.safe_text import shown
 from ansible_collections.coconut.entra.plugins.module_utils.staff_view import ROLE_NAMES
 
 GROUP_KEYS = ("group", "user_group", "role", "locations")
@@ -96,7 +97,9 @@ class Sync:
         self.coconut = coconut
         self.options = options
         self.check_mode = check_mode
-        self.warn = warn or (lambda msg: None)
+        warn = warn or (lambda msg: None)
+        # Warnings name Entra users and Coconut staff: their text never reaches the terminal as control characters.
+        self.warn = lambda msg: warn(shown(msg))
         self.timings = {}
 
     @contextmanager
