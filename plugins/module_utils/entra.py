@@ -50,6 +50,26 @@ _GRANT = ("grant the application permission %s to the app registration (API perm
 _APP_PORTAL = "Entra admin center > App registrations > your app > Certificates & secrets"
 
 
+# A delta round keeps its items in memory until its deltaLink arrives: past this many, read everything instead.
+DELTA_ITEM_LIMIT = 200000
+
+
+def _next_link(page, seen, what):
+    """The page's @odata.nextLink, or None at the end; a link seen before in this listing is a loop: fail."""
+    link = page.get("@odata.nextLink")
+    if link is None:
+        return None
+    if not isinstance(link, str) or not link:
+        raise CoconutEntraError(f"Microsoft Graph sent an @odata.nextLink that is not a URL while {what}; stopped",
+                                service="Microsoft Graph")
+    if link in seen:
+        raise CoconutEntraError(f"Microsoft Graph sent the same @odata.nextLink twice while {what} (after {len(seen)} pages): "
+                                "its paging loops, so the listing was stopped; nothing was written, try again later",
+                                service="Microsoft Graph", pages=len(seen))
+    seen.add(link)
+    return link
+
+
 class DeltaExpired(CoconutEntraError):
     """Graph answered 410 to a stored delta link (syncStateNotFound): start again with a full read."""
 
@@ -265,11 +285,11 @@ class EntraClient:
 
     def paginate(self, path, params=None, permission=None, what=None):
         """Every item of a Graph collection: follows @odata.nextLink (a full URL) until there is none."""
-        url, query = path, params
+        url, query, seen = path, params, {path}
         while url:
             page = self.get(url, params=query, permission=permission, what=what)
             yield from page.get("value") or []
-            url, query = page.get("@odata.nextLink"), None  # the link already carries the query and $skiptoken
+            url, query = _next_link(page, seen, what or f"reading {path}"), None  # the link already carries the query
 
     def resolve_groups(self, refs):
         """[{"id", "displayName", "ref"}] for group ids or exact display names, in the given order."""
@@ -366,7 +386,7 @@ class EntraClient:
 
         Graph answers 410 (syncStateNotFound) when the link has expired: that raises DeltaExpired.
         """
-        items, url, query = [], link, params
+        items, url, query, seen = [], link, params, {link}
         while True:
             response = self.request("GET", url, params=query, expected=(200, 410), what=what, permission=permission)
             if response.status_code == 410:
@@ -374,7 +394,11 @@ class EntraClient:
                                    service="Microsoft Graph", status=410)
             page = json_body(response, "Microsoft Graph", what)
             items.extend(page.get("value") or [])
-            url, query = page.get("@odata.nextLink"), None
+            if len(items) > DELTA_ITEM_LIMIT:
+                # Every item is kept until the round ends: past this many, a full read (which streams) is the better way.
+                raise DeltaExpired(f"more than {DELTA_ITEM_LIMIT} changes while {what}; a full read is needed",
+                                   service="Microsoft Graph", too_many=True)
+            url, query = _next_link(page, seen, what), None
             if not url:
                 return items, page.get("@odata.deltaLink")
 

@@ -248,7 +248,10 @@ class Sync:
                 rounds[gid] = delta.member_changes(items)
             items, users_link = self.entra.delta_changes(stored["users_link"], "reading the changes of Entra users",
                                                          permission="User.Read.All")
-        except DeltaExpired:
+        except DeltaExpired as exc:
+            if exc.details.get("too_many"):
+                self.warn("full sync: %s" % exc.msg)
+                return False
             self.warn("full sync: Graph no longer knows the stored delta links (410 syncStateNotFound, they expire after a while); "
                       "reading everything and starting new ones")
             return False
