@@ -12,11 +12,11 @@ import datetime
 import re
 import threading
 import traceback
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 from ansible_collections.coconut.entra.plugins.module_utils.http import HttpClient, json_body
-from ansible_collections.coconut.entra.plugins.module_utils.safe_text import from_server
+from ansible_collections.coconut.entra.plugins.module_utils.safe_text import from_server, shown
 
 try:
     import msal
@@ -97,17 +97,61 @@ def _login_fix(code, tenant_id, client_id, using_certificate):
     return fixes.get(code)
 
 
+def _origin(url):
+    """scheme://host[:port], lower case, without a default port; None for what is not a URL with a host."""
+    parts = urlsplit(url or "")
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.hostname:
+        return None
+    default = {"https": 443, "http": 80}.get(parts.scheme.lower())
+    return urlunsplit((parts.scheme.lower(), parts.hostname.lower() + (f":{port}" if port and port != default else ""), "", "", ""))
+
+
 class _MsalHttp:
     """The http_client msal gets: our HttpClient, so login verifies with ca_path (not REQUESTS_CA_BUNDLE),
-    is counted in stats as 'login', and retries 429/5xx and connection failures (msal leaves retries to it)."""
+    is counted in stats as 'login', and retries 429/5xx and connection failures (msal leaves retries to it).
 
-    def __init__(self, http):
+    It also keeps the credential on the configured authority host: msal posts the client secret (or a signed
+    assertion) to whatever token endpoint the sign-in discovery document names, so that document must name the
+    authority host (its issuer too), and no POST goes anywhere else."""
+
+    def __init__(self, http, authority_host):
         self.http = http
+        self.authority_host = authority_host
+        self.host = (urlsplit(authority_host).hostname or "").lower()
+
+    def _refuse(self, what, url):
+        raise CoconutEntraError(f"refusing to sign in: the Entra sign-in discovery names {what} {shown(_origin(url) or url)}, which is not "
+                                f"entra_authority_host ({self.authority_host}); the credential was not sent. Check entra_authority_host "
+                                "points at your cloud's login host", service="Entra login")
+
+    def _check_discovery(self, response):
+        try:
+            document = response.json()
+        except ValueError:
+            return  # msal reports a document it cannot read
+        if not isinstance(document, dict):
+            return
+        token_endpoint, issuer = document.get("token_endpoint"), document.get("issuer")
+        if not isinstance(token_endpoint, str) or _origin(token_endpoint) != _origin(self.authority_host):
+            self._refuse("the token endpoint on", str(token_endpoint))
+        issuer_host = (urlsplit(issuer).hostname or "").lower() if isinstance(issuer, str) else ""
+        # Microsoft's clouds name a sibling host as issuer (login.chinacloudapi.cn issues as login.partner.microsoftonline.cn).
+        if issuer_host != self.host and not (self.host in MICROSOFT_AUTHORITY_HOSTS and issuer_host in MICROSOFT_AUTHORITY_HOSTS):
+            self._refuse("the issuer", str(issuer))
 
     def _send(self, method, url, params=None, data=None, headers=None, **_ignored):
+        if method == "POST" and _origin(url) != _origin(self.authority_host):
+            self._refuse("a token endpoint on", url)
         # msal may pass its own verify/timeout/proxies: ours win (that is the point of this class).
-        return self.http.request(method, url, params=params, data=data, headers=headers, expected=None,
-                                 what="signing in to Entra", idempotent=True)
+        response = self.http.request(method, url, params=params, data=data, headers=headers, expected=None,
+                                     what="signing in to Entra", idempotent=True)
+        if method == "GET" and urlsplit(url).path.endswith("/.well-known/openid-configuration") and response.status_code == 200:
+            self._check_discovery(response)
+        return response
 
     def get(self, url, **kwargs):
         return self._send("GET", url, **kwargs)
@@ -189,7 +233,7 @@ class EntraClient:
                     client_credential=self._credential,
                     authority=f"{self.authority_host}/{self.tenant_id}",
                     instance_discovery=host in MICROSOFT_AUTHORITY_HOSTS,
-                    http_client=_MsalHttp(self.login_http),
+                    http_client=_MsalHttp(self.login_http, self.authority_host),
                 )
             except CoconutEntraError:
                 raise

@@ -1,10 +1,11 @@
-"""What a hostile or broken answer can make the clients read is bounded (issue 18, finding 2): a paging link
-that loops, a delta round that never ends, a Coconut page 1 that claims a hundred million pages."""
+"""Hostile or broken answers (issue 18): what they can make the clients read is bounded (a paging link that loops,
+a delta round that never ends, a Coconut page 1 that claims a hundred million pages), and a sign-in discovery
+document cannot send the credential to another host."""
 
 from __future__ import annotations
 
 import pytest
-from test_entra import STAFF_GROUP, entra, scenario  # noqa: F401 - scenario() is what module_sandbox starts
+from test_entra import SECRET, STAFF_GROUP, TENANT, entra, scenario  # noqa: F401 - scenario() is what module_sandbox starts
 
 from ansible_collections.coconut.entra.plugins.module_utils import entra as entra_module
 from ansible_collections.coconut.entra.plugins.module_utils.coconut import CoconutClient
@@ -96,3 +97,39 @@ def test_coconut_pages_are_read_a_few_at_a_time_and_stop_at_the_first_empty_one(
     client = coconut(sandbox, concurrency=4)
     assert [s["id"] for s in client.list_staff()] == ["101"]
     assert len(sandbox.requests("coconut")) <= 1 + 4 + 4, "pages were queued up front"
+
+
+# ---- finding 4: the sign-in discovery document names the authority host, or nothing is sent ---------------
+
+def discovery(sandbox, **overrides):
+    login = sandbox.vars["entra_authority_host"]
+    document = {"authorization_endpoint": f"{login}/{TENANT}/oauth2/v2.0/authorize",
+                "token_endpoint": f"{login}/{TENANT}/oauth2/v2.0/token", "issuer": f"{login}/{TENANT}/v2.0"}
+    document.update(overrides)
+    return {"service": "login", "method": "GET", "path": "openid-configuration", "status": 200, "body": document, "times": 10}
+
+
+def test_a_token_endpoint_on_another_host_never_receives_the_secret(sandbox):
+    # Another host the client trusts (same CA): the sandbox's Coconut listener records whatever reaches it.
+    elsewhere = sandbox.vars["coconut_url"] + f"/{TENANT}/oauth2/v2.0/token"
+    sandbox.faults([discovery(sandbox, token_endpoint=elsewhere)])
+    sandbox.clear_requests()
+    with pytest.raises(CoconutEntraError) as failure:
+        entra(sandbox).token()
+    assert "refusing to sign in" in failure.value.msg and "token endpoint" in failure.value.msg
+    assert SECRET not in failure.value.msg
+    assert [r for r in sandbox.requests() if r["service"] != "login"] == [], "the credential went to another host"
+    assert not sandbox.requests("login", "POST")
+
+
+def test_an_issuer_on_another_host_is_refused_before_any_post(sandbox):
+    sandbox.faults([discovery(sandbox, issuer="https://login.evil.example/%s/v2.0" % TENANT)])
+    sandbox.clear_requests()
+    with pytest.raises(CoconutEntraError, match="the issuer"):
+        entra(sandbox).token()
+    assert not sandbox.requests("login", "POST")
+
+
+def test_the_sandbox_discovery_document_passes_the_check(sandbox):
+    sandbox.faults([discovery(sandbox)])
+    assert entra(sandbox).token()
