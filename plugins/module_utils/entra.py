@@ -9,6 +9,8 @@ error, detail or log line carries the client secret or the private key.
 from __future__ import annotations
 
 import datetime
+import hashlib
+import hmac
 import re
 import threading
 import traceback
@@ -223,6 +225,15 @@ class EntraClient:
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text
+
+    def state_key(self, purpose):
+        """A 32-byte key for `purpose` that only holders of this app's Entra credential can derive (HKDF-SHA256 over the
+        client secret or the private key, bound to the tenant and client id): it signs what the sync keeps where others
+        can write (the delta state in Coconut), without any new secret to manage."""
+        material = self._credential if isinstance(self._credential, str) else self._credential["private_key"]
+        salt = ("coconut.entra " + purpose).encode()
+        prk = hmac.new(salt, material.strip().encode(), hashlib.sha256).digest()
+        return hmac.new(prk, f"{self.tenant_id.lower()}|{self.client_id.lower()}".encode() + b"\x01", hashlib.sha256).digest()
 
     def _application(self):
         if self._app is None:

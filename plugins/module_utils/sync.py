@@ -133,6 +133,7 @@ class Sync:
                           "this run and the next ones read everything")
             else:
                 self.store = delta.store_for(opts["delta_state"], self.coconut)
+                self.state_key = self.entra.state_key("delta state")
                 self.fingerprint = delta.fingerprint(
                     site=opts.get("coconut_url"), tenant=opts.get("entra_tenant_id"),
                     groups=[{k: g[k] for k in ("ref", "role", "locations", "user_group")} for g in self.groups],
@@ -236,7 +237,8 @@ class Sync:
         from ansible_collections.coconut.entra.plugins.module_utils.entra import DeltaExpired
 
         group_ids = [g["id"] for g in self.resolved]
-        reason = "entra_full_sync is true" if self.options.get("full_sync") else delta.usable(stored, self.fingerprint, group_ids)
+        reason = "entra_full_sync is true" if self.options.get("full_sync") else delta.usable(
+            stored, self.fingerprint, group_ids, key=self.state_key, graph_url=self.entra.graph_url)
         if reason:
             if stored:
                 self.warn("full sync: %s" % reason)
@@ -449,8 +451,10 @@ class Sync:
             # Only after a successful apply (a failure above leaves the old links, so the next run sees the change
             # again); never in check mode.
             if not self.check_mode:
+                from ansible_collections.coconut.entra.plugins.module_utils.delta import sign
+
                 with self.phase("save_state"):
-                    self.store.save(self.next_state)
+                    self.store.save(sign(self.next_state, self.state_key))
         return result
 
     def user_group_names(self):
