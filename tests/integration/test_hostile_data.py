@@ -1,14 +1,19 @@
 """Hostile data kept or shown by the sync (issue 18): a delta state edited by someone else is never trusted
-(finding 1), and Entra names with control characters reach no warning raw (finding 5)."""
+(finding 1), Entra names with control characters reach no warning raw (finding 5), and a credentials file of
+inline !vault values gets no value in clear (finding 7)."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 
 import pytest
+import yaml
 
 from . import branch, team
 from .direct import run_sync
+from .playbook import ROOT, VENV_BIN
 
 pytestmark = pytest.mark.integration
 
@@ -81,3 +86,41 @@ def test_control_characters_in_entra_names_reach_no_warning_raw(site):
     shown = [w for w in run.warnings if "skipped Entra user" in w]
     assert shown and "\\nok: [localhost]\\x1b[32m" in shown[0], run.warnings
     assert not any(c in w for w in run.warnings for c in "\n\r\x1b"), run.warnings
+
+
+# ---- finding 7: a new key in a file of inline !vault values is vaulted too --------------------------
+
+def test_credentials_file_vaults_a_new_key_like_the_inline_vaulted_ones(tmp_path):
+    from ansible.parsing.vault import VaultLib, VaultSecret
+
+    password = tmp_path / "vault-pass"
+    password.write_text("inline-vault-password\n")
+    encrypted = subprocess.run([str(VENV_BIN / "ansible-vault"), "encrypt_string",
+                                "--vault-id", "prod@" + str(password), "old-secret-value", "--name", "entra_client_secret"],
+                               cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    path = tmp_path / "credentials.yml"
+    path.write_text("# credentials\n" + encrypted)
+    playbook = tmp_path / "write.yml"
+    playbook.write_text(yaml.safe_dump([{
+        "hosts": "localhost", "gather_facts": False, "connection": "local",
+        "tasks": [{"name": "Write", "no_log": True, "coconut.entra.credentials_file": {
+            "path": str(path), "values": {"entra_client_secret": "new-secret-value", "coconut_api_token": "new-token-value"}}}],
+    }]))
+    proc = subprocess.run([str(VENV_BIN / "ansible-playbook"), str(playbook), "--vault-id", "prod@" + str(password)], cwd=ROOT,
+                          capture_output=True, text=True, env=dict(os.environ, ANSIBLE_NOCOLOR="1"), check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    text = path.read_text()
+    assert "new-token-value" not in text and "new-secret-value" not in text, "a new value was written in clear"
+    assert "coconut_api_token: !vault |" in text
+    vault = VaultLib([("prod", VaultSecret(b"inline-vault-password"))])
+    loaded = yaml.load(text, Loader=_VaultLoader)  # noqa: S506 - SafeLoader plus the !vault tag
+    assert {key: vault.decrypt(value).decode() for key, value in loaded.items()} == {
+        "entra_client_secret": "new-secret-value", "coconut_api_token": "new-token-value"}
+    assert "$ANSIBLE_VAULT;1.2;AES256;prod" in text.split("coconut_api_token:")[1], "the same vault id as the other values"
+
+
+class _VaultLoader(yaml.SafeLoader):
+    pass
+
+
+_VaultLoader.add_constructor("!vault", lambda loader, node: loader.construct_scalar(node).encode())
