@@ -88,7 +88,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
             _check_format(left, right if isinstance(right, (tuple, list)) else (right,))
         return _bounded(super().call_binop(context, operator, left, right), f"the {operator} operation")
 
-    def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 - the signature of SandboxedEnvironment.call
+    def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805  # pylint: disable=no-self-argument  # as Jinja2 names it: a keyword "self" stays free
         # str.format and format_map arrive wrapped by the sandbox (wrap_str_format): look at the method underneath.
         target = getattr(__obj, "__wrapped__", __obj)
         owner, name = getattr(target, "__self__", None), getattr(target, "__name__", "")

@@ -28,7 +28,7 @@ def coconut(sandbox, **overrides):
 
 
 def graph_gets(sandbox):
-    return [r for r in sandbox.requests("graph", "GET")]
+    return sandbox.requests("graph", "GET")
 
 
 def looping_page(sandbox, path, link_query="$skiptoken=loop", **extra):

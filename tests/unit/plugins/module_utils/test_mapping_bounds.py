@@ -38,10 +38,8 @@ HUGE = [
 ]
 
 
-def failure_for(expression, user=ADA):
-    mapping = Mapping({"job_title": expression})
-    fields, errors = mapping.map_user(user)
-    return fields, errors
+def failure_for(expression, user=None):
+    return Mapping({"job_title": expression}).map_user(ADA if user is None else user)
 
 
 @pytest.mark.parametrize("expression", HUGE)
