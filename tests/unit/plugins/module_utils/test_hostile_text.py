@@ -106,3 +106,24 @@ def test_markdown_links_and_html_stay_literal():
 
 def test_markdown_escapes_control_characters():
     assert_inert(_md(HOSTILE))
+
+
+def test_failure_messages_escape_control_characters_but_keep_their_own_line_breaks():
+    from ansible_collections.coconut.entra.plugins.module_utils.runner import run_guarded
+
+    class Module:
+        params = {}
+
+        def fail_json(self, **result):
+            self.failed = result
+
+    def fail():
+        # A message of ours (its line breaks) quoting data a caller did not escape (no line break here: the callers
+        # that quote names escape them first; this is the catch-all for the rest).
+        raise CoconutEntraError(f"2 Entra user(s) cannot be mapped:\n  {HOSTILE.replace(chr(10), ' ')}\nFix these users")
+
+    module = Module()
+    run_guarded(module, fail, libraries=())
+    lines = module.failed["msg"].split("\n")
+    assert len(lines) == 3 and lines[1].startswith("  Eve ok: [localhost]\\r\\x1b[32m")
+    assert_inert(module.failed["msg"].replace("\n", ""))
