@@ -118,11 +118,11 @@ def _too_large(what, size):
 
 
 def _bounded(result, what):
-    if type(result) is str:  # the common case, kept cheap: 100,000 users run this several times each
+    if isinstance(result, str):  # the common case, kept cheap: 100,000 users run this several times each
         if len(result) > _MAX_SIZE:
             _too_large(what, len(result))
         return result
-    if isinstance(result, (str, list, tuple, dict)):
+    if isinstance(result, (list, tuple, dict)):
         size = _size(result)
         if size > _MAX_SIZE:
             _too_large(what, size)
