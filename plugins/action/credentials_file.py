@@ -165,9 +165,16 @@ class ActionModule(ActionBase):
                                                    "keep one; the file was left unchanged")
                     spans[key_node.value] = (key_node, value_node)
         edits, appended = [], []
+        # A file whose values are inline !vault keeps new keys the same way: never a secret in clear beside them.
+        vaulted = next((value for value in current.values() if isinstance(value, _Vaulted)), None)
         for key in keys:
             if key not in spans:
-                appended.append(f"{key}: {json.dumps(values[key])}\n")
+                if vaulted is not None:
+                    _plain, secret, label = self._decrypt(to_bytes(vaulted.ciphertext), "a vaulted value in the file")
+                    body = to_text(self._encrypt(values[key], secret, label)).strip().splitlines()
+                    appended.append(f"{key}: {VAULT_TAG} |\n" + "".join("  " + line + "\n" for line in body))
+                else:
+                    appended.append(f"{key}: {json.dumps(values[key])}\n")
                 continue
             key_node, value_node = spans[key]
             start, end = value_node.start_mark.index, value_node.end_mark.index

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible_collections.coconut.entra.plugins.module_utils.coconut import BULK_LIMIT
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 from ansible_collections.coconut.entra.plugins.module_utils.reconcile import normalise
+from ansible_collections.coconut.entra.plugins.module_utils.safe_text import from_server, shown
 
 NEW_GROUP = "new:"
 SOURCE = "entra_id"
@@ -92,16 +93,16 @@ def _error_text(error):
     if isinstance(error, CoconutEntraError):
         return error.msg
     error = error or {}
-    text = error.get("code") or error.get("title") or "error"
+    text = str(error.get("code") or error.get("title") or "error")
     if error.get("detail"):
-        text += ": " + error["detail"]
+        text += ": " + str(error["detail"])
     pointer = (error.get("source") or {}).get("pointer") if isinstance(error.get("source"), dict) else None
     attribute = (error.get("meta") or {}).get("attribute") if isinstance(error.get("meta"), dict) else None
     if attribute:
         text += f" (field {attribute})"
     elif pointer and pointer.count("/") > 2:
         text += f" (at {pointer})"
-    return text
+    return from_server(text)  # a bulk answer's own words: no echoed token, no terminal control
 
 
 def _fail_fast(exc):
@@ -181,8 +182,8 @@ def apply_plan(client, plan, *, send_invite=False, concurrency=4):
 
     summary = _summary(done, client, requests_before)
     if failed:
-        lines = "; ".join(f"{f['action']} {f['display_name'] or f['id'] or f['object_id']}"
-                          f"{' <' + f['email'] + '>' if f.get('email') else ''}: {f['error']}" for f in failed)
+        lines = "; ".join(f"{f['action']} {shown(f['display_name'] or f['id'] or f['object_id'])}"
+                          f"{' <' + shown(f['email']) + '>' if f.get('email') else ''}: {f['error']}" for f in failed)
         raise CoconutEntraError(f"{len(failed)} change(s) to Coconut staff failed: {lines}. The other changes were applied "
                                 f"({len(done['created'])} created, {len(done['updated'])} updated, {len(done['restored'])} restored, "
                                 f"{len(done['archived'])} archived); fix the cause and run the sync again: a rerun converges, "

@@ -7,6 +7,7 @@ Records come back flattened: {"id": "<JSON:API id>", **attributes}.
 
 from __future__ import annotations
 
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote, urlsplit
 
@@ -125,16 +126,25 @@ class CoconutClient:
         return self._json(self._request("GET", path, f"{what} (page {page})", params=query), what)
 
     def _list(self, path, what, params=None, limit=PAGE_LIMIT):
-        """Every record of a paged collection: page 1, then the other pages `concurrency` at a time, in page order."""
+        """Every record of a paged collection: page 1, then the other pages in page order, at most `concurrency`
+        in flight (never every page queued up front: page 1 decides how many there are, and it may lie)."""
         first = self._page(path, 1, limit, params, what)
         records = [flatten(r) for r in first.get("data") or []]
-        pagination = (first.get("meta") or {}).get("pagination") or {}
-        total_pages = int(pagination.get("total_pages") or 1)
+        total_pages = _total_pages(first, limit, what)
         if total_pages > 1:
-            pages = range(2, total_pages + 1)
-            with ThreadPoolExecutor(max_workers=min(self.concurrency, len(pages)), thread_name_prefix="coconut-page") as pool:
-                for page in pool.map(lambda n: self._page(path, n, limit, params, what), pages):
-                    records.extend(flatten(r) for r in page.get("data") or [])
+            with ThreadPoolExecutor(max_workers=min(self.concurrency, total_pages - 1), thread_name_prefix="coconut-page") as pool:
+                in_flight, number = deque(), 2
+                while in_flight or number <= total_pages:
+                    while number <= total_pages and len(in_flight) < self.concurrency:
+                        in_flight.append(pool.submit(self._page, path, number, limit, params, what))
+                        number += 1
+                    data = in_flight.popleft().result().get("data") or []
+                    if not data:
+                        # Past the last record (a total that shrank while we read): the pages after it are empty too.
+                        for future in in_flight:
+                            future.cancel()
+                        break
+                    records.extend(flatten(r) for r in data)
         # Pages read while someone writes can shift by a record: keep the first sighting of each id.
         seen, unique = set(), []
         for record in records:
@@ -302,6 +312,27 @@ class CoconutClient:
         """Prove the token works and can read staff (one record); True, or the 401 error naming the fix."""
         self._request("GET", "users", "checking the Coconut API token", params={"page": 1, "limit": 1})
         return True
+
+
+def _total_pages(first, limit, what):
+    """How many pages page 1 says there are, checked against its own total and page size: an answer that does not
+    add up (100,000,000 pages for 3 records) is refused before any other page is asked for."""
+    pagination = (first.get("meta") or {}).get("pagination") or {}
+    if not pagination:
+        return 1
+    try:
+        total = int(pagination.get("total") or 0)
+        per_page = int(pagination.get("per_page") or limit)
+        total_pages = int(pagination.get("total_pages") or 1)
+    except (TypeError, ValueError):
+        raise CoconutEntraError(f"Coconut's paging numbers are not numbers while {what}: {pagination!r}; stopped",
+                                service="Coconut") from None
+    expected = max(1, -(-total // per_page)) if total >= 0 and per_page > 0 else None
+    if expected is None or per_page > max(limit, PAGE_LIMIT) or total_pages not in (expected, 0 if total == 0 else expected):
+        raise CoconutEntraError(f"Coconut's page 1 claims {total_pages} pages for {total} records at {per_page} per page while {what}: "
+                                "that does not add up, so the listing was stopped before reading further; nothing was written",
+                                service="Coconut", total=total, per_page=per_page, total_pages=total_pages)
+    return total_pages
 
 
 def _who(attrs):

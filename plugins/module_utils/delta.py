@@ -10,21 +10,30 @@ The state (a JSON document) holds, for one site, group set, mapping and plan opt
 
 It lives in a file on the controller, or in the Coconut site's integration record (`coconut`), for jobs
 that keep no files (AWX). Loading and saving are the only I/O here; deciding what changed is pure.
+
+Whoever can write the record (any Coconut API token) or the file could otherwise steer the sync: add a user
+to a group's members, or point a link at another Graph query. So the sync signs what it saves (HMAC-SHA256,
+keyed by a key derived from the Entra credential, which Coconut never sees) and trusts only a state whose
+signature verifies and whose links are this sync's own delta queries on the configured Graph host; anything
+else means a full run, with a warning. A rotated Entra credential changes the key: one full run follows.
 """
 
 from __future__ import annotations
 
 import datetime
 import hashlib
+import hmac
 import json
 import os
 import tempfile
+from urllib.parse import urlsplit
 
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 
 STATE_VERSION = 1
 IN_COCONUT = "coconut"
 RECORD_KEY = "delta_state"
+MAC_KEY = "mac"
 USER_TYPE = "#microsoft.graph.user"
 
 
@@ -46,12 +55,53 @@ def new_state(fingerprint_, group_ids, links, users_link, members, disabled):
     }
 
 
-def usable(state, fingerprint_, group_ids):
-    """Why `state` cannot drive a delta run (a reason to print), or None when it can."""
+def _signed_bytes(state):
+    return json.dumps({k: v for k, v in state.items() if k != MAC_KEY}, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=True, default=str).encode()
+
+
+def sign(state, key):
+    """The state with its MAC (HMAC-SHA256 over everything else in it, canonical JSON)."""
+    signed = {k: v for k, v in state.items() if k != MAC_KEY}
+    signed[MAC_KEY] = hmac.new(key, _signed_bytes(signed), hashlib.sha256).hexdigest()
+    return signed
+
+
+def signed_by(state, key):
+    """True when the state carries a MAC made with `key` over exactly what it holds."""
+    mac = state.get(MAC_KEY)
+    return isinstance(mac, str) and hmac.compare_digest(mac, hmac.new(key, _signed_bytes(state), hashlib.sha256).hexdigest())
+
+
+def foreign_links(state, graph_url):
+    """The stored links that are not this sync's own delta queries on the configured Graph host ([] when all are)."""
+    graph = urlsplit(graph_url)
+    base = graph.path.rstrip("/") + "/v1.0/"
+    wanted = [(link, "groups/delta") for link in (state.get("links") or {}).values()] + [(state.get("users_link"), "users/delta")]
+    foreign = []
+    for link, path in wanted:
+        parts = urlsplit(link) if isinstance(link, str) else None
+        if parts is None or parts.scheme != "https" or (parts.netloc or "").lower() != graph.netloc.lower() \
+                or parts.path != base + path or parts.fragment:
+            foreign.append(link)
+    return foreign
+
+
+def usable(state, fingerprint_, group_ids, key=None, graph_url=None):
+    """Why `state` cannot drive a delta run (a reason to print), or None when it can.
+
+    With `key`, the state must carry this sync's signature; with `graph_url`, its links must be the sync's own
+    delta queries on that Graph host."""
     if not state:
         return "no delta state yet"
     if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
         return "the delta state has an unknown format"
+    if key is not None and not signed_by(state, key):
+        return ("the delta state does not carry this sync's signature, so it is not trusted: it was changed outside the sync, "
+                "saved before signatures were kept, or the Entra credential changed since (rotate_token.yml)")
+    if graph_url is not None and foreign_links(state, graph_url):
+        return ("the delta state holds links that are not this sync's delta queries on %s, so it is not trusted"
+                % urlsplit(graph_url).netloc)
     if state.get("fingerprint") != fingerprint_:
         return "the groups, membership, mapping or plan options changed since the delta state was saved"
     if state.get("groups") != list(group_ids) or set(state.get("links") or {}) != set(group_ids) or not state.get("users_link"):

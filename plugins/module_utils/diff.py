@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+from ansible_collections.coconut.entra.plugins.module_utils.safe_text import shown
 from ansible_collections.coconut.entra.plugins.module_utils.staff_view import role_label
 
 ACTIONS = ("create", "update", "archive")
@@ -14,9 +15,9 @@ RULE_NAMES = {"name_and_email": "rule A: same first name, last name and email",
 
 
 def _label(display_name, email, staff_id=None):
-    who = display_name or "(no name)"
+    who = shown(display_name) or "(no name)"
     if email:
-        who = "%s <%s>" % (who, email)
+        who = "%s <%s>" % (who, shown(email))
     if staff_id is not None:
         who = "%s, staff %s" % (who, staff_id)
     return who
@@ -27,11 +28,12 @@ _LOOKS_LIKE_A_LITERAL = frozenset(("none", "null", "true", "false", "~"))
 
 
 def _value(value):
-    """One line per value: strings as they are (quoted when padded, empty or literal-like), anything else as compact JSON."""
+    """One line per value: strings as they are (quoted when padded, empty or literal-like), anything else as
+    compact JSON; control characters escaped."""
     if isinstance(value, str):
         quote = value != value.strip() or value == "" or value.lower() in _LOOKS_LIKE_A_LITERAL
-        return json.dumps(value, ensure_ascii=False) if quote else value
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+        return shown(json.dumps(value, ensure_ascii=False) if quote else value)
+    return shown(json.dumps(value, ensure_ascii=False, sort_keys=True))
 
 
 def user_group_label(value, names=None):

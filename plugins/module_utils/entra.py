@@ -9,13 +9,16 @@ error, detail or log line carries the client secret or the private key.
 from __future__ import annotations
 
 import datetime
+import hashlib
+import hmac
 import re
 import threading
 import traceback
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 from ansible_collections.coconut.entra.plugins.module_utils.http import HttpClient, json_body
+from ansible_collections.coconut.entra.plugins.module_utils.safe_text import from_server, shown
 
 try:
     import msal
@@ -49,6 +52,26 @@ _GRANT = ("grant the application permission %s to the app registration (API perm
 _APP_PORTAL = "Entra admin center > App registrations > your app > Certificates & secrets"
 
 
+# A delta round keeps its items in memory until its deltaLink arrives: past this many, read everything instead.
+DELTA_ITEM_LIMIT = 200000
+
+
+def _next_link(page, seen, what):
+    """The page's @odata.nextLink, or None at the end; a link seen before in this listing is a loop: fail."""
+    link = page.get("@odata.nextLink")
+    if link is None:
+        return None
+    if not isinstance(link, str) or not link:
+        raise CoconutEntraError(f"Microsoft Graph sent an @odata.nextLink that is not a URL while {what}; stopped",
+                                service="Microsoft Graph")
+    if link in seen:
+        raise CoconutEntraError(f"Microsoft Graph sent the same @odata.nextLink twice while {what} (after {len(seen)} pages): "
+                                "its paging loops, so the listing was stopped; nothing was written, try again later",
+                                service="Microsoft Graph", pages=len(seen))
+    seen.add(link)
+    return link
+
+
 class DeltaExpired(CoconutEntraError):
     """Graph answered 410 to a stored delta link (syncStateNotFound): start again with a full read."""
 
@@ -76,17 +99,61 @@ def _login_fix(code, tenant_id, client_id, using_certificate):
     return fixes.get(code)
 
 
+def _origin(url):
+    """scheme://host[:port], lower case, without a default port; None for what is not a URL with a host."""
+    parts = urlsplit(url or "")
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.hostname:
+        return None
+    default = {"https": 443, "http": 80}.get(parts.scheme.lower())
+    return urlunsplit((parts.scheme.lower(), parts.hostname.lower() + (f":{port}" if port and port != default else ""), "", "", ""))
+
+
 class _MsalHttp:
     """The http_client msal gets: our HttpClient, so login verifies with ca_path (not REQUESTS_CA_BUNDLE),
-    is counted in stats as 'login', and retries 429/5xx and connection failures (msal leaves retries to it)."""
+    is counted in stats as 'login', and retries 429/5xx and connection failures (msal leaves retries to it).
 
-    def __init__(self, http):
+    It also keeps the credential on the configured authority host: msal posts the client secret (or a signed
+    assertion) to whatever token endpoint the sign-in discovery document names, so that document must name the
+    authority host (its issuer too), and no POST goes anywhere else."""
+
+    def __init__(self, http, authority_host):
         self.http = http
+        self.authority_host = authority_host
+        self.host = (urlsplit(authority_host).hostname or "").lower()
+
+    def _refuse(self, what, url):
+        raise CoconutEntraError(f"refusing to sign in: the Entra sign-in discovery names {what} {shown(_origin(url) or url)}, which is not "
+                                f"entra_authority_host ({self.authority_host}); the credential was not sent. Check entra_authority_host "
+                                "points at your cloud's login host", service="Entra login")
+
+    def _check_discovery(self, response):
+        try:
+            document = response.json()
+        except ValueError:
+            return  # msal reports a document it cannot read
+        if not isinstance(document, dict):
+            return
+        token_endpoint, issuer = document.get("token_endpoint"), document.get("issuer")
+        if not isinstance(token_endpoint, str) or _origin(token_endpoint) != _origin(self.authority_host):
+            self._refuse("the token endpoint on", str(token_endpoint))
+        issuer_host = (urlsplit(issuer).hostname or "").lower() if isinstance(issuer, str) else ""
+        # Microsoft's clouds name a sibling host as issuer (login.chinacloudapi.cn issues as login.partner.microsoftonline.cn).
+        if issuer_host != self.host and not (self.host in MICROSOFT_AUTHORITY_HOSTS and issuer_host in MICROSOFT_AUTHORITY_HOSTS):
+            self._refuse("the issuer", str(issuer))
 
     def _send(self, method, url, params=None, data=None, headers=None, **_ignored):
+        if method == "POST" and _origin(url) != _origin(self.authority_host):
+            self._refuse("a token endpoint on", url)
         # msal may pass its own verify/timeout/proxies: ours win (that is the point of this class).
-        return self.http.request(method, url, params=params, data=data, headers=headers, expected=None,
-                                 what="signing in to Entra", idempotent=True)
+        response = self.http.request(method, url, params=params, data=data, headers=headers, expected=None,
+                                     what="signing in to Entra", idempotent=True)
+        if method == "GET" and urlsplit(url).path.endswith("/.well-known/openid-configuration") and response.status_code == 200:
+            self._check_discovery(response)
+        return response
 
     def get(self, url, **kwargs):
         return self._send("GET", url, **kwargs)
@@ -159,6 +226,15 @@ class EntraClient:
             text = text.replace(secret, "***")
         return text
 
+    def state_key(self, purpose):
+        """A 32-byte key for `purpose` that only holders of this app's Entra credential can derive (HKDF-SHA256 over the
+        client secret or the private key, bound to the tenant and client id): it signs what the sync keeps where others
+        can write (the delta state in Coconut), without any new secret to manage."""
+        material = self._credential if isinstance(self._credential, str) else self._credential["private_key"]
+        salt = ("coconut.entra " + purpose).encode()
+        prk = hmac.new(salt, material.strip().encode(), hashlib.sha256).digest()
+        return hmac.new(prk, f"{self.tenant_id.lower()}|{self.client_id.lower()}".encode() + b"\x01", hashlib.sha256).digest()
+
     def _application(self):
         if self._app is None:
             host = urlsplit(self.authority_host).hostname
@@ -168,7 +244,7 @@ class EntraClient:
                     client_credential=self._credential,
                     authority=f"{self.authority_host}/{self.tenant_id}",
                     instance_discovery=host in MICROSOFT_AUTHORITY_HOSTS,
-                    http_client=_MsalHttp(self.login_http),
+                    http_client=_MsalHttp(self.login_http, self.authority_host),
                 )
             except CoconutEntraError:
                 raise
@@ -195,7 +271,7 @@ class EntraClient:
             first_line = (result.get("error_description") or "").splitlines()[0:1]
             msg = "Entra refused a token for application {} in tenant {}: {}{}".format(
                 self.client_id, self.tenant_id, result.get("error") or "error",
-                ": " + self._redact(first_line[0]) if first_line else "")
+                ": " + from_server(self._redact(first_line[0])) if first_line else "")
         details = {"service": "Entra login", "error": result.get("error"), "tenant_id": self.tenant_id, "client_id": self.client_id}
         if code is not None:
             details["aadsts"] = f"AADSTS{code}"
@@ -264,11 +340,11 @@ class EntraClient:
 
     def paginate(self, path, params=None, permission=None, what=None):
         """Every item of a Graph collection: follows @odata.nextLink (a full URL) until there is none."""
-        url, query = path, params
+        url, query, seen = path, params, {path}
         while url:
             page = self.get(url, params=query, permission=permission, what=what)
             yield from page.get("value") or []
-            url, query = page.get("@odata.nextLink"), None  # the link already carries the query and $skiptoken
+            url, query = _next_link(page, seen, what or f"reading {path}"), None  # the link already carries the query
 
     def resolve_groups(self, refs):
         """[{"id", "displayName", "ref"}] for group ids or exact display names, in the given order."""
@@ -365,7 +441,7 @@ class EntraClient:
 
         Graph answers 410 (syncStateNotFound) when the link has expired: that raises DeltaExpired.
         """
-        items, url, query = [], link, params
+        items, url, query, seen = [], link, params, {link}
         while True:
             response = self.request("GET", url, params=query, expected=(200, 410), what=what, permission=permission)
             if response.status_code == 410:
@@ -373,7 +449,11 @@ class EntraClient:
                                    service="Microsoft Graph", status=410)
             page = json_body(response, "Microsoft Graph", what)
             items.extend(page.get("value") or [])
-            url, query = page.get("@odata.nextLink"), None
+            if len(items) > DELTA_ITEM_LIMIT:
+                # Every item is kept until the round ends: past this many, a full read (which streams) is the better way.
+                raise DeltaExpired(f"more than {DELTA_ITEM_LIMIT} changes while {what}; a full read is needed",
+                                   service="Microsoft Graph", too_many=True)
+            url, query = _next_link(page, seen, what), None
             if not url:
                 return items, page.get("@odata.deltaLink")
 

@@ -29,6 +29,7 @@ import traceback
 from urllib.parse import urljoin, urlsplit
 
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
+from ansible_collections.coconut.entra.plugins.module_utils.safe_text import from_server
 
 try:
     import requests
@@ -47,7 +48,16 @@ IDEMPOTENT_METHODS = frozenset(("GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATC
 
 
 def service_error(response):
-    """(code, message, pointer) from an error body in any of the shapes our services use."""
+    """(code, message, pointer) from an error body in any of the shapes our services use.
+
+    The one place a server's words enter our messages: tokens an answer echoes are redacted and control
+    characters escaped here (safe_text.from_server), so no caller has to remember.
+    """
+    code, message, pointer = _service_error(response)
+    return from_server(code), from_server(message), from_server(pointer)
+
+
+def _service_error(response):
     try:
         body = response.json()
     except ValueError:

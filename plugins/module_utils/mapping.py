@@ -11,11 +11,13 @@ Pure: no I/O.
 from __future__ import annotations
 
 import functools
+import inspect
 import re
 import traceback
 
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 from ansible_collections.coconut.entra.plugins.module_utils.reconcile import DesiredStaff
+from ansible_collections.coconut.entra.plugins.module_utils.safe_text import shown
 
 try:
     import jinja2
@@ -56,9 +58,12 @@ BROAD_SELECT = (
     "companyName", "city", "country", "usageLocation", "employeeType",
 )
 _DICT_METHODS = frozenset(name for name in dir(dict) if not name.startswith("_"))
-# Guards against expressions that would exhaust memory or CPU ('x' * 10**9, 9 ** 9 ** 9).
-_MAX_REPEAT = 100000
+# Guards against expressions that would exhaust memory or CPU ('x' * 10**9, 9 ** 9 ** 9, 'x'|center(10**8),
+# '%0100000000d'|format(1)): no operation may build a string or list larger than _MAX_SIZE characters or items, checked
+# before it runs where the size can be foreseen, and on its result always. A field's value is at most _MAX_FIELD long.
+_MAX_REPEAT = _MAX_SIZE = 100000
 _MAX_EXPONENT = 1000
+_MAX_FIELD = 4096
 _LISTING_CAP = 20
 _MISSING = None  # what an undefined `user.X` becomes at the end of an expression (undefined_to_none)
 
@@ -125,7 +130,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         for value in values:
             if isinstance(value, _Null):
                 return value
-        return "".join(map(str, values))
+        return _bounded("".join(map(str, values)), "the ~ operation")
 
     def getattr(self, obj, attribute):
         # Graph data first: `user.items` means an attribute named items, not dict.items.
@@ -142,13 +147,6 @@ class _Sandbox(ImmutableSandboxedEnvironment):
             return self.undefined(obj=obj, name=argument) if _blank(value) else value
         return super().getitem(obj, argument)
 
-    def call(self, *args, **kwargs):
-        if len(args) > 1 and isinstance(args[1], _Null):
-            return args[1]  # user.mail.split('@') over a null mail: null
-        # `user.get('jobTitle')` gives None for a null: the same null as `user.jobTitle`.
-        result = super().call(*args, **kwargs)
-        return self.undefined() if _blank(result) else result
-
     def unsafe_undefined(self, obj, attribute):
         # The stock sandbox returns an Undefined (which would map to None); an escape attempt should be an error.
         raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe")
@@ -159,11 +157,164 @@ class _Sandbox(ImmutableSandboxedEnvironment):
                 return operand  # 'EMP-%s' % null, null + 1: null
         if operator == "*":
             for seq, count in ((left, right), (right, left)):
-                if isinstance(seq, (str, list, tuple)) and isinstance(count, int) and len(seq) * count > _MAX_REPEAT:
+                if isinstance(seq, (str, list, tuple)) and isinstance(count, int) and _size(seq) * count > _MAX_REPEAT:
                     raise SecurityError(f"repetition result too large (more than {_MAX_REPEAT} items)")
         if operator == "**" and isinstance(right, (int, float)) and abs(right) > _MAX_EXPONENT:
             raise SecurityError(f"exponent {right!r} too large (at most {_MAX_EXPONENT})")
-        return super().call_binop(context, operator, left, right)
+        if operator == "%" and isinstance(left, str):
+            _check_format(left, right if isinstance(right, (tuple, list)) else (right,))
+        return _bounded(super().call_binop(context, operator, left, right), f"the {operator} operation")
+
+    def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805  # pylint: disable=no-self-argument  # as Jinja2 names it: a keyword "self" stays free
+        if isinstance(__obj, _Null):
+            return __obj  # user.mail.split('@') over a null mail: null
+        # str.format and format_map arrive wrapped by the sandbox (wrap_str_format): look at the method underneath.
+        target = getattr(__obj, "__wrapped__", __obj)
+        owner, name = getattr(target, "__self__", None), getattr(target, "__name__", "")
+        if isinstance(owner, str):
+            _check_str_method(owner, name, args, kwargs)
+        result = _bounded(super().call(__context, __obj, *args, **kwargs), f"{name or 'the call'}()")
+        # `user.get('jobTitle')` gives None for a null: the same null as `user.jobTitle`.
+        return __self.undefined() if _blank(result) else result
+
+
+def _size(value, memo=None):
+    """Characters of a string; for a list, the sizes of its items added up through nesting (a list repeated inside a
+    list counts each time); 1 for anything else. Each distinct object is measured once, so measuring stays cheap
+    even for what it refuses."""
+    if isinstance(value, (str, bytes)):
+        return len(value)
+    if not isinstance(value, (list, tuple, dict)):
+        return 1
+    memo = {} if memo is None else memo
+    if id(value) not in memo:
+        memo[id(value)] = 1  # a self-reference counts as one item
+        items = value.values() if isinstance(value, dict) else value
+        memo[id(value)] = sum(max(1, _size(item, memo)) for item in items)
+    return memo[id(value)]
+
+
+def _too_large(what, size):
+    raise SecurityError(f"{what} would build {size} characters or items (at most {_MAX_SIZE})")
+
+
+def _bounded(result, what):
+    if isinstance(result, str):  # the common case, kept cheap: 100,000 users run this several times each
+        if len(result) > _MAX_SIZE:
+            _too_large(what, len(result))
+        return result
+    if isinstance(result, (list, tuple, dict)):
+        size = _size(result)
+        if size > _MAX_SIZE:
+            _too_large(what, size)
+    return result
+
+
+_NUMBERS = re.compile(r"\d+")
+
+
+def _check_format(template, args):
+    """A %- or {}-format whose width or precision (written in it, or given as an argument by * or {}) is too large."""
+    if any(int(run) > _MAX_SIZE for run in _NUMBERS.findall(template) if len(run) <= 12) or any(len(run) > 12 for run in _NUMBERS.findall(template)):
+        _too_large("the format " + repr(template[:40]), "a field width of more than %d" % _MAX_SIZE)
+    if ("*" in template or re.search(r"\{[^{}]*\{", template)) and any(
+            isinstance(arg, (int, float)) and not isinstance(arg, bool) and abs(arg) > _MAX_SIZE for arg in args):
+        _too_large("the format " + repr(template[:40]), "a field width of more than %d" % _MAX_SIZE)
+
+
+def _number(value):
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _check_str_method(text, name, args, kwargs):
+    """Foresee the size of the str methods that can grow a string far beyond their inputs."""
+    values = list(args) + list(kwargs.values())
+    if name in ("center", "ljust", "rjust", "zfill") and values and _number(values[0]) > _MAX_SIZE:
+        _too_large(f"{name}()", values[0])
+    elif name == "expandtabs" and values and _number(values[0]) * text.count("\t") > _MAX_SIZE:
+        _too_large("expandtabs()", _number(values[0]) * text.count("\t"))
+    elif name == "replace" and len(values) >= 2 and isinstance(values[0], str) and isinstance(values[1], str):
+        size = len(text) + (text.count(values[0]) if values[0] else len(text) + 1) * len(values[1])
+        if size > _MAX_SIZE:
+            _too_large("replace()", size)
+    elif name == "join" and values and isinstance(values[0], (list, tuple)):
+        size = _size(values[0]) + len(text) * len(values[0])
+        if size > _MAX_SIZE:
+            _too_large("join()", size)
+    elif name in ("format", "format_map"):
+        _check_format(text, values)
+
+
+def _filter_size(name, a):
+    """The size a built-in filter's result will have, foreseen from its arguments by name (0 when it cannot grow much)."""
+    if name == "center":
+        return _number(a.get("width", 80))
+    if name == "indent":
+        width = a.get("width", 4)
+        per_line = len(width) if isinstance(width, str) else _number(width)
+        return per_line * (str(a.get("s", "")).count("\n") + 1)
+    if name == "wordwrap":
+        text, width = str(a.get("s", "")), max(1, _number(a.get("width", 79)))
+        return len(text) + (len(text) // width + 1) * len(a.get("wrapstring") or "\n")
+    if name == "join":
+        items = a.get("value")
+        return _size(items) + len(str(a.get("d", ""))) * len(items) if isinstance(items, (list, tuple)) else 0
+    if name == "replace":
+        text, old, new = str(a.get("s", "")), str(a.get("old", "")), str(a.get("new", ""))
+        return len(text) + (text.count(old) if old else len(text) + 1) * len(new)
+    if name == "sum":
+        items = a.get("iterable")
+        return _size(items) + _size(a.get("start", 0)) if isinstance(items, (list, tuple)) else 0
+    if name in ("batch", "slice"):
+        return _number(a.get("linecount", a.get("slices", 0)))
+    if name == "truncate":
+        return _number(a.get("length", 255)) + len(str(a.get("end", "")))
+    if name == "format":
+        _check_format(str(a.get("value", "")), [v for k, v in a.items() if k != "value" and not isinstance(v, (list, tuple))]
+                      + list(a.get("args") or ()))
+    return 0
+
+
+_PASSED = ("environment", "eval_ctx", "context")
+
+
+# The filters whose result can be much larger than their inputs: their arguments are checked before they run.
+_GROWING_FILTERS = frozenset(("center", "indent", "wordwrap", "join", "replace", "sum", "batch", "slice", "truncate", "format"))
+
+
+def _guarded_filter(name, function):
+    """A built-in filter that refuses, before running, to build more than _MAX_SIZE, and checks its result too."""
+    what = f"the {name} filter"
+    if name not in _GROWING_FILTERS:
+        @functools.wraps(function)  # keeps jinja_pass_arg
+        def checked(*args, **kwargs):
+            return _bounded(function(*args, **kwargs), what)
+
+        return checked
+    try:
+        # Jinja passes the environment, eval context or context first; some filters' signatures (those made by
+        # async_variant) do not show it. Name the value and the arguments only (zip, not bind: bind is slow).
+        names = [p.name for p in inspect.signature(function).parameters.values()
+                 if p.name not in _PASSED and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        names = None
+
+    skip = 0 if getattr(function, "jinja_pass_arg", None) is None else 1  # the environment / context Jinja passes first
+
+    @functools.wraps(function)  # keeps jinja_pass_arg: Jinja passes the environment or context as before
+    def guarded(*args, **kwargs):
+        if names is not None:
+            values = args[skip:]
+            arguments = {names[i]: values[i] for i in range(min(len(names), len(values)))}
+            arguments.update(kwargs)
+            if len(values) > len(names):  # *args (format's): keep them for the format check
+                arguments["args"] = values[len(names):]
+            size = _filter_size(name, arguments)
+            if size > _MAX_SIZE:
+                _too_large(what, size)
+        return _bounded(function(*args, **kwargs), what)
+
+    return guarded
 
 
 def _environment():
@@ -174,7 +325,9 @@ def _environment():
     # builds a dict, handy as a lookup table (dict(CA='en', FR='fr')[user.country]).
     env.globals.clear()
     env.globals["dict"] = dict
-    env.filters = {name: func if name in ("default", "d") else _null_propagating(func) for name, func in env.filters.items()}
+    # Every filter refuses to build too much; all but default give a null back for a null (`user.jobTitle | trim`).
+    env.filters = {name: _guarded_filter(name, function) for name, function in env.filters.items()}
+    env.filters = {name: function if name in ("default", "d") else _null_propagating(function) for name, function in env.filters.items()}
     return env
 
 
@@ -388,6 +541,10 @@ class Mapping:
                 errors.append({"field": field, "message": f"the expression {expression!r} gave a {_describe(value)}, but {field} takes text; "
                                "pick one value (for example with | first or | join(' '))"})
                 continue
+            if isinstance(value, str) and len(value) > _MAX_FIELD:
+                errors.append({"field": field, "message": f"the expression {expression!r} gave {len(value)} characters; a staff field "
+                               f"takes at most {_MAX_FIELD}"})
+                continue
             if field in REQUIRED_FIELDS and value is None:
                 errors.append({"field": field, "message": f"missing: {expression} gives no value for this user ({field} is required)"})
                 continue
@@ -454,8 +611,8 @@ def unmappable_error(invalid):
     """The one error for invalid_users: fail, naming each user (the first 20) and field."""
     lines = []
     for item in invalid[:_LISTING_CAP]:
-        problems = "; ".join(f"{err['field']}: {err['message']}" for err in item["errors"])
-        lines.append(f"{item['display_name'] or '(no display name)'} ({item['object_id']}): {problems}")
+        problems = shown("; ".join(f"{err['field']}: {err['message']}" for err in item["errors"]))
+        lines.append(f"{shown(item['display_name']) or '(no display name)'} ({shown(item['object_id'])}): {problems}")
     if len(invalid) > _LISTING_CAP:
         lines.append(f"and {len(invalid) - _LISTING_CAP} more")
     listing = "\n  ".join(lines)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import re
 import tempfile
 import traceback
 from pathlib import Path
@@ -34,6 +35,7 @@ except ImportError:
 from ansible_collections.coconut.entra.plugins.module_utils.diff import plan_changes, user_group_label
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 from ansible_collections.coconut.entra.plugins.module_utils.reconcile import apply_to_records
+from ansible_collections.coconut.entra.plugins.module_utils.safe_text import shown
 from ansible_collections.coconut.entra.plugins.module_utils.staff_view import duplicate_sets, full_name, role_label, staff_row
 
 FORMAT_VERSION = 1
@@ -306,9 +308,18 @@ def render_html(data):
     )
 
 
+# GitLab and GitHub turn "@name" into a mention (@all notifies everyone) and a bare URL or www. name into a link:
+# a zero-width space after the @, inside "://" and after "www" keeps the text readable and inert.
+_MENTION = re.compile(r"(?<![\w.+-])@(?=[\w.-])")
+_AUTOLINK = re.compile(r"(?i)(?<=[a-z0-9]:)(?=//)|(?<=\bwww)(?=\.)")
+_ZWSP = "\u200b"
+
+
 def _md(text):
-    """Text that Markdown and the HTML a merge-request comment allows both show literally."""
-    text = " ".join(str(text).split())
+    """Text that Markdown and the HTML a merge-request comment allows both show literally: no control character,
+    no mention, no link."""
+    text = " ".join(shown(str(text)).split())
+    text = _AUTOLINK.sub(_ZWSP, _MENTION.sub("@" + _ZWSP, text))
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     for char in "\\`*_{}[]()#+!|~":
         text = text.replace(char, "\\" + char)
@@ -406,7 +417,7 @@ def _write_atomically(path, text):
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
             stream.write(text)
-        os.chmod(temporary, 0o644)
+        os.chmod(temporary, 0o600)  # staff names and emails: for the user who ran the sync only, whatever the umask
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):
@@ -415,7 +426,7 @@ def _write_atomically(path, text):
 
 
 def write_report(path, data):
-    """Write the HTML page, the JSON and the Markdown summary atomically (mode 0644); return their paths."""
+    """Write the HTML page, the JSON and the Markdown summary atomically (mode 0600); return their paths."""
     paths = report_paths(path)
     html = render_html(data)
     try:

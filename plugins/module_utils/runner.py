@@ -7,6 +7,7 @@ from __future__ import annotations
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
+from ansible_collections.coconut.entra.plugins.module_utils.safe_text import shown
 
 # Static imports: Ansible packs into a module only the module_utils it can see imported.
 from ansible_collections.coconut.entra.plugins.module_utils import entra as _entra  # noqa: E402
@@ -40,4 +41,5 @@ def run_guarded(module, fn, libraries=("requests", "msal", "jinja2")):
         result = details.pop("result", None) or {}
         result.pop("diff", None)
         result.update(details)
-        module.fail_json(msg=exc.msg, **result)
+        # Messages may quote Entra or Coconut data: no terminal control gets through (our own line breaks stay).
+        module.fail_json(msg=shown(exc.msg, keep="\n"), **result)

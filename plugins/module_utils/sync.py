@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from ansible_collections.coconut.entra.plugins.module_utils.diff import plan_changes, render_diff
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 from ansible_collections.coconut.entra.plugins.module_utils.reconcile import check_match, is_synced, normalise, staff_object_id
+from ansible_collections.coconut.entra.plugins.module_utils.safe_text import shown
 from ansible_collections.coconut.entra.plugins.module_utils.staff_view import ROLE_NAMES
 
 GROUP_KEYS = ("group", "user_group", "role", "locations")
@@ -107,7 +108,9 @@ class Sync:
         self.coconut = coconut
         self.options = options
         self.check_mode = check_mode
-        self.warn = warn or (lambda msg: None)
+        warn = warn or (lambda msg: None)
+        # Warnings name Entra users and Coconut staff: their text never reaches the terminal as control characters.
+        self.warn = lambda msg: warn(shown(msg))
         self.timings = {}
 
     @contextmanager
@@ -141,6 +144,7 @@ class Sync:
                           "this run and the next ones read everything")
             else:
                 self.store = delta.store_for(opts["delta_state"], self.coconut)
+                self.state_key = self.entra.state_key("delta state")
                 self.fingerprint = delta.fingerprint(
                     site=opts.get("coconut_url"), tenant=opts.get("entra_tenant_id"),
                     groups=[{k: g[k] for k in ("ref", "role", "locations", "user_group")} for g in self.groups],
@@ -244,7 +248,8 @@ class Sync:
         from ansible_collections.coconut.entra.plugins.module_utils.entra import DeltaExpired
 
         group_ids = [g["id"] for g in self.resolved]
-        reason = "entra_full_sync is true" if self.options.get("full_sync") else delta.usable(stored, self.fingerprint, group_ids)
+        reason = "entra_full_sync is true" if self.options.get("full_sync") else delta.usable(
+            stored, self.fingerprint, group_ids, key=self.state_key, graph_url=self.entra.graph_url)
         if reason:
             if stored:
                 self.warn("full sync: %s" % reason)
@@ -256,7 +261,10 @@ class Sync:
                 rounds[gid] = delta.member_changes(items)
             items, users_link = self.entra.delta_changes(stored["users_link"], "reading the changes of Entra users",
                                                          permission="User.Read.All")
-        except DeltaExpired:
+        except DeltaExpired as exc:
+            if exc.details.get("too_many"):
+                self.warn("full sync: %s" % exc.msg)
+                return False
             self.warn("full sync: Graph no longer knows the stored delta links (410 syncStateNotFound, they expire after a while); "
                       "reading everything and starting new ones")
             return False
@@ -485,8 +493,10 @@ class Sync:
             # Only after a successful apply (a failure above leaves the old links, so the next run sees the change
             # again); never in check mode.
             if not self.check_mode:
+                from ansible_collections.coconut.entra.plugins.module_utils.delta import sign
+
                 with self.phase("save_state"):
-                    self.store.save(self.next_state)
+                    self.store.save(sign(self.next_state, self.state_key))
         return result
 
     def user_group_names(self):

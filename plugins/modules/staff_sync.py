@@ -127,6 +127,10 @@ options:
         users, and plan only those users. Graph's 410 C(syncStateNotFound) (expired links) falls back to a full run,
         with a warning.
       - The state is written only after a successful apply, never in check mode. Needs O(membership=direct).
+      - The state is signed (HMAC-SHA256, keyed by a key derived from the Entra client secret or private key, which
+        Coconut never sees). A state that does not verify (edited outside the sync, saved by an older version, or
+        signed with a credential since rotated), or whose links are not the sync's own delta queries on
+        O(entra_graph_url), is not trusted - the run reads everything, warns, and saves a new signed state.
       - A delta run reports the conflicts, possible duplicates and skipped users among the changed users only; a full
         run (O(full_sync=true)) lists them all.
     type: str
@@ -138,6 +142,9 @@ options:
     description:
       - Write a self-contained HTML report of the run to this path on the managed host, the same data as JSON beside it
         (the path with a C(.json) suffix) and a Markdown summary (C(.md) suffix).
+      - The files are written atomically with mode C(0600), whatever the umask - they list staff names and emails.
+      - The Markdown summary escapes control characters and breaks C(@mentions) and bare URLs, so that posted as a
+        merge-request comment it notifies nobody and links nowhere.
     type: path
 """
 

@@ -31,6 +31,9 @@ BLOCK = re.compile(r"^```([\w-]+)[ \t]*([\w-]*)[ \t]*\n(.*?)^```[ \t]*$", re.MUL
 CRON_DIR = "/srv/coconut-inventory"
 SECRET = "guide~entra-secret-of-your-own"
 TOKENS = {"mapleridge_main": "guide-coconut-token-main", "mapleridge_online": "guide-coconut-token-online"}
+SYNC_ROLES = ("GroupMember.Read.All", "User.Read.All")
+ROTATION_ROLE = "Application.ReadWrite.OwnedBy"
+ROTATION_ROLE_ID = "18a4783c-866b-4cc7-a460-3d5e5662c884"  # its app role id in Microsoft Graph
 
 
 def commands(body):
@@ -90,8 +93,17 @@ def test_guide_has_the_steps_a_user_needs():
                    "coconut.entra.rotate_token", "coconut_fail_on_drift=true"):
         assert any(needed in c for c in run), needed
     assert [" ".join(c.split()[1:4]) for kind, c in steps if kind == "az"] == [
-        "ad app create", "ad sp create", "ad app permission", "ad app permission", "ad app owner", "account show --query",
-        "ad app credential", "ad app credential"], "the Azure-side steps (not run here)"
+        "ad app create", "ad sp create", "ad app permission", "ad app permission", "account show --query",
+        "ad app credential", "ad app credential", "ad app permission", "ad app permission", "ad app owner"], \
+        "the Azure-side steps (not run here)"
+    # Rotation's permission (and self-ownership) is its own optional step, after everything a sync or a CI preview
+    # needs: the first grant is GroupMember.Read.All and User.Read.All only.
+    grants = [c for kind, c in steps if kind == "az" and "permission add" in c]
+    assert ROTATION_ROLE_ID not in grants[0] and ROTATION_ROLE_ID in grants[1]
+    order = [c for _kind, c in steps]
+    rotation_grant = order.index(grants[1])
+    assert all(order.index(c) < rotation_grant for c in order if "coconut.entra.connect" in c or "--check --diff" in c)
+    assert rotation_grant < min(order.index(c) for c in order if "coconut.entra.rotate_token" in c)
     assert len([kind for kind, _c in steps if kind == "cron"]) == 1
 
 
@@ -105,10 +117,15 @@ def test_every_command_of_the_guide_runs_against_the_sandbox(start_sandbox, tmp_
     vault_contents = {"inventory/group_vars/all/vault.yml": {"entra_client_secret": SECRET}}
     vault_contents.update({"inventory/host_vars/%s/vault.yml" % h: {"coconut_api_token": t} for h, t in TOKENS.items()})
 
+    # The app starts with the sync's two permissions only: connect, previews and syncs must work with them; the
+    # guide's optional rotation step (an az command, not run) grants the third, as Entra would.
+    sites.main.patch_entra({"applications": {"update": [{"app_id": CLIENT, "roles": list(SYNC_ROLES)}]}})  # the tenant
     ran, skipped, overlaid = [], [], False
     for kind, command in guide_blocks():
         if kind == "az":
             skipped.append(command)
+            if ROTATION_ROLE_ID in command:
+                sites.main.patch_entra({"applications": {"update": [{"app_id": CLIENT, "roles": list(SYNC_ROLES) + [ROTATION_ROLE]}]}})
             continue
         step_env = dict(env)
         if command.startswith("ansible-galaxy collection install coconut.entra"):

@@ -179,14 +179,18 @@ def test_an_empty_plan_renders_no_changes_everywhere():
     assert 'id="no-changes"' in render_html(data)
 
 
-def test_the_files_are_written_beside_each_other_atomically(tmp_path):
+def test_the_files_are_written_beside_each_other_atomically_and_privately(tmp_path):
     data = report()
     target = tmp_path / "deep" / "dir" / "report.html"
-    paths = write_report(str(target), data)
+    previous = os.umask(0o022)  # a permissive umask: staff names and emails still stay the user's own
+    try:
+        paths = write_report(str(target), data)
+    finally:
+        os.umask(previous)
     assert paths == {"html": str(target), "json": str(tmp_path / "deep" / "dir" / "report.json"),
                      "markdown": str(tmp_path / "deep" / "dir" / "report.md")}
     for path in paths.values():
-        assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert sorted(os.listdir(target.parent)) == ["report.html", "report.json", "report.md"]  # no temp files left
     assert json.loads((tmp_path / "deep" / "dir" / "report.json").read_text(encoding="utf-8")) == data
 
