@@ -130,6 +130,7 @@ class EntraChanges:
         self.select = Mapping(args.get("coconut_staff_mapping") or {}).graph_select
         self.client = client or entra_client_from_params(args)
         self.group_ids = None
+        self.started = False  # the startup event was made
         self.links, self.users_link, self.members = {}, None, {}
 
     # ---- state file ------------------------------------------------------------------------------
@@ -191,6 +192,7 @@ class EntraChanges:
             self.baseline()
             changes = {}
         self.save()
+        self.started = True
         return self.event("startup", changes, full_sync=True)
 
     def poll(self):
@@ -252,19 +254,19 @@ class EntraChanges:
 async def main(queue, args, source=None, max_polls=None):
     """The source: a `startup` event, then at most one event per poll. `source` and `max_polls` are for tests."""
     source = source or EntraChanges(args)
-    started, failures, polls = False, 0, 0
+    failures, polls = 0, 0
     try:
         while max_polls is None or polls < max_polls:
             polls += 1
             try:
-                event = await asyncio.to_thread(source.poll if started else source.startup)
+                event = await asyncio.to_thread(source.poll if source.started else source.startup)
             except (CoconutEntraError, OSError) as exc:
                 failures += 1
                 wait = min(source.interval * 2 ** failures, source.max_backoff)
                 LOG.warning("coconut.entra.entra_changes: %s; trying again in %ds", getattr(exc, "msg", None) or exc, wait)
                 await asyncio.sleep(wait)
                 continue
-            started, failures = True, 0
+            failures = 0
             if event is not None:
                 info = event["coconut_entra"]
                 LOG.info("coconut.entra.entra_changes: %s event, %d changed user(s) %s", info["kind"], info["changed"],
