@@ -16,10 +16,11 @@ export PATH := $(BIN):$(PATH)
 SANITY_ROOT := build/ansible_collections/coconut/entra
 PYTEST_WORKERS ?= 2
 
-.PHONY: help venv lint sanity unit integration test soak demo bench changelog-lint build clean distclean
+.PHONY: help venv lint sanity unit integration test soak demo demo-live bench changelog-lint build clean distclean
 
 help:
 	@echo "make demo         start the sandbox, preview and apply a sync of a demo bank branch, show the outcome"
+	@echo "make demo-live    continuous sync: the sandbox and the rulebook running; a few Entra changes reach Coconut, with their latency"
 	@echo "make test         everything: lint, ansible-test sanity, unit, sandbox and integration tests"
 	@echo "make venv         create or refresh .venv (only when requirements*.txt change)"
 	@echo "make lint         ruff and ansible-lint"
@@ -76,6 +77,10 @@ soak: venv
 
 demo: venv
 	python tests/demo.py
+
+# ansible-rulebook needs Java 17 (.ci/java.sh installs Debian's openjdk-17-jre-headless).
+demo-live: venv
+	python tests/demo_live.py
 
 # The peers it compares with (msgraph-sdk) are test-only: tests/bench/requirements.txt, never the collection's.
 bench: venv
