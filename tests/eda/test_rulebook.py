@@ -40,8 +40,8 @@ def live(tmp_path_factory):
     sandbox = start(scene, workdir / "sandbox")
     sandbox.scene = scene
     sandbox.group_id = scene["entra"]["groups"][0]["id"]
-    rulebook = Rulebook(workdir / "rulebook", rulebook_vars(sandbox, workdir, entra_groups=[sandbox.group_id],
-                                                              coconut_archive_threshold="50%"))
+    variables = rulebook_vars(sandbox, workdir, entra_groups=[sandbox.group_id], coconut_archive_threshold="50%")
+    rulebook = Rulebook(workdir / "rulebook", variables)
     rulebook.sandbox = sandbox
     rulebook.start()
     try:
@@ -86,8 +86,13 @@ def test_a_change_in_entra_reaches_coconut_within_an_interval_and_five_seconds(l
     leavers = [u["id"] for u in everyone[0:5]]
     renamed = [u["id"] for u in everyone[5:10]]
     disabled = [u["id"] for u in everyone[10:15]]
-    active = lambda staff, uid: len(staff) == 1 and staff[0]["status"] == "active"  # noqa: E731
-    archived = lambda staff, uid: len(staff) == 1 and staff[0]["status"] == "archived"  # noqa: E731
+
+    def active(staff, _uid):
+        return len(staff) == 1 and staff[0]["status"] == "active"
+
+    def archived(staff, _uid):
+        return len(staff) == 1 and staff[0]["status"] == "archived"
+
     latencies = {
         "added": measure(live, lambda: set_members(live, members(live) + joiners), active, joiners),
         "removed": measure(live, lambda: set_members(live, [m for m in members(live) if m not in leavers]), archived, leavers),

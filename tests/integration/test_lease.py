@@ -60,7 +60,7 @@ def test_two_applying_runs_started_together_create_each_staff_member_once(site):
         barrier.wait()
         outcomes.append(run_sync(site, groups=[site.group_id]))
 
-    threads = [threading.Thread(target=sync) for _ in range(2)]
+    threads = [threading.Thread(target=sync), threading.Thread(target=sync)]
     for thread in threads:
         thread.start()
     for thread in threads:
