@@ -35,8 +35,8 @@ def main():
     with tempfile.TemporaryDirectory(prefix="coconut-demo-live-") as tmp:
         workdir = Path(tmp)
         sandbox = start(scene, workdir / "sandbox")
-        rulebook = Rulebook(workdir / "rulebook", rulebook_vars(sandbox, workdir, entra_groups=[group["id"]],
-                                                              entra_poll_interval=INTERVAL), verbosity=None)
+        variables = rulebook_vars(sandbox, workdir, entra_groups=[group["id"]], entra_poll_interval=INTERVAL)
+        rulebook = Rulebook(workdir / "rulebook", variables, verbosity=None)
         try:
             banner("The sandbox: Entra group '%s' with %d members; Coconut has their %d staff" % (group["displayName"], MEMBERS, MEMBERS))
             print("$ ANSIBLE_COLLECTIONS_PATH=.collections ansible-rulebook --rulebook extensions/eda/rulebooks/sync.yml "
