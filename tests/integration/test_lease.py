@@ -100,6 +100,20 @@ def test_a_run_waits_for_the_lease_and_goes_on_when_it_is_released(site):
     assert outcome.result["counts"]["create"] == USERS
 
 
+def test_the_holder_renews_its_lease_while_it_runs_longer_than_the_ttl(site):
+    # The first run's staff read takes 5 s, longer than its 3 s lease: only renewal keeps the second run out.
+    site.faults([{"service": "coconut", "method": "GET", "path": r"/api/v2/users\?", "delay": 5, "times": 1}])
+    outcomes = {}
+    first = threading.Thread(target=lambda: outcomes.setdefault("first", run_sync(site, groups=[site.group_id], lease_ttl=3)))
+    first.start()
+    time.sleep(4.5)
+    outcomes["second"] = run_sync(site, groups=[site.group_id], lease_wait=0)
+    first.join()
+    assert outcomes["first"].ok, outcomes["first"]
+    assert not outcomes["second"].ok and "another sync is applying" in outcomes["second"].msg, outcomes["second"]
+    assert set(object_id_counts(site).values()) == {1}
+
+
 def test_check_mode_takes_no_lease(site):
     site.patch_coconut({"integration": dict(RECORD, lease=live_lease())})
     site.clear_requests()
