@@ -80,6 +80,7 @@ class SiteLease:
         self.started_at = _iso(utcnow())
         self.held = False
         self.lost = None
+        self._seen = None
         self._stop = threading.Event()
         self._renewer = None
 
@@ -89,25 +90,20 @@ class SiteLease:
 
     def acquire(self):
         deadline = time.monotonic() + self.wait
-        took_over = None
         while True:
-            record = self.coconut.get_integration()
-            if record is None:
+            self._seen = None
+            if self.coconut.update_integration(self._take) is None:
                 self.warn("this site has no Entra ID integration record to keep the sync lease in, so nothing stops a "
                           "second applying run at the same time: run connect.yml once to record the integration")
                 return False
-            current = record.get(LEASE_KEY)
+            current = self._seen
             if not is_live(current) or current.get("holder") == self.holder:
-                if is_live(current) is False and isinstance(current, dict) and current.get("holder"):
-                    took_over = current
-                self.coconut.update_integration({LEASE_KEY: self._mine()})
                 time.sleep(self.settle)
                 confirmed = (self.coconut.get_integration() or {}).get(LEASE_KEY) or {}
                 if confirmed.get("holder") == self.holder:
                     self.held = True
-                    if took_over:
-                        self.warn("took over an expired sync lease (%s): that run ended without releasing it"
-                                  % describe(took_over))
+                    if isinstance(current, dict) and current.get("holder") and current.get("holder") != self.holder:
+                        self.warn("took over an expired sync lease (%s): that run ended without releasing it" % describe(current))
                     self._start_renewing()
                     return True
                 current = confirmed  # another run's write landed after ours: it goes first
@@ -118,6 +114,13 @@ class SiteLease:
                     "run again when it has finished" % (describe(current), self.wait),
                     lease=current)
             time.sleep(min(self.poll, remaining))
+
+    def _take(self, record):
+        """update_integration's change: our lease when it is free (or expired), else no write."""
+        current = self._seen = record.get(LEASE_KEY)
+        if is_live(current) and current.get("holder") != self.holder:
+            return None
+        return {LEASE_KEY: self._mine()}
 
     def _start_renewing(self):
         self._renewer = threading.Thread(target=self._renew_loop, name="coconut-lease", daemon=True)

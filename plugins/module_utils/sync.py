@@ -372,6 +372,8 @@ class Sync:
         lease = SiteLease(self.coconut, wait=_seconds(opts, "lease_wait", DEFAULT_WAIT), ttl=_seconds(opts, "lease_ttl", DEFAULT_TTL),
                           warn=self.warn)
         # One applying run per site: taken before the read, so the plan is made on what the previous holder left.
+        # The Entra token first: a wrong secret fails with its AADSTS code before Coconut is asked anything.
+        self.entra.token()
         with self.phase("lease"):
             lease.acquire()
         try:
