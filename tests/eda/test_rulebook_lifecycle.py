@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 
 import pytest
+import yaml
 
 from sandbox.client import make_scenario, staff_from, synced
 
+from integration.collection import build_tarball, user_env
+from integration.playbook import VENV_BIN
 from .rulebook import Rulebook, rulebook_vars, staff_by_object_id, wait_for
 
 pytestmark = pytest.mark.integration
@@ -121,3 +125,29 @@ def test_check_only_mode_writes_the_report_and_changes_nothing(site, rulebooks, 
     assert data["counts"]["create"] == 1 and data["counts"]["archive"] == 1
     assert staff_writes(site) == [], "check-only mode wrote to Coconut"
     assert not any(r["method"] == "PUT" for r in site.writes("coconut")), "check-only mode took a lease"
+
+
+def test_the_installed_collection_runs_as_coconut_entra_sync(site, tmp_path):
+    """ansible-rulebook --rulebook coconut.entra.sync, from a directory of the user's, with the built collection installed."""
+    home = tmp_path / "home"
+    env = user_env(home)
+    tarball = build_tarball(tmp_path / "dist")
+    install = subprocess.run([str(VENV_BIN / "ansible-galaxy"), "collection", "install", str(tarball)], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=120, check=False)
+    assert install.returncode == 0, install.stdout + install.stderr
+    work = tmp_path / "work"
+    work.mkdir()
+    site.patch_entra({"groups": {"update": [{"id": site.group_id, "members": members(site) + [site.people[MEMBERS]["id"]]}]}})
+    (work / "vars.yml").write_text(yaml.safe_dump(rulebook_vars(site, work, entra_groups=[site.group_id], entra_poll_interval=3)))
+    (work / "inventory.yml").write_text("all:\n  hosts:\n    localhost:\n      ansible_connection: local\n")
+    with open(work / "rulebook.log", "wb") as log:
+        process = subprocess.Popen([str(VENV_BIN / "ansible-rulebook"), "--rulebook", "coconut.entra.sync", "--inventory", "inventory.yml",
+                                    "--vars", "vars.yml"], cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for(lambda: len(staff_by_object_id(site).get(site.people[MEMBERS]["id"]) or []) == 1, timeout=120)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
