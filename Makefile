@@ -22,11 +22,12 @@ SANITY_NEWEST := 2.21/3.13
 SANITY_NEWEST_PYTHON := $(lastword $(subst /, ,$(SANITY_NEWEST)))
 PYTEST_WORKERS ?= 2
 
-.PHONY: help venv lint sanity unit integration matrix test soak demo bench changelog-lint build clean distclean
+.PHONY: help venv lint sanity unit integration matrix test soak demo demo-live bench changelog-lint build clean distclean
 
 help:
 	@echo "make demo         start the sandbox, preview and apply a sync of a demo bank branch, show the outcome"
-	@echo "make test         everything: lint, ansible-test sanity, unit, sandbox, integration and matrix tests"
+	@echo "make demo-live    continuous sync: the sandbox and the rulebook running; a few Entra changes reach Coconut, with their latency"
+	@echo "make test         everything: lint, ansible-test sanity, unit, sandbox, integration, rulebook and matrix tests"
 	@echo "make venv         create or refresh .venv (only when requirements*.txt change)"
 	@echo "make lint         ruff and ansible-lint"
 	@echo "make sanity       ansible-test sanity on a copy of the tree under $(SANITY_ROOT)"
@@ -92,6 +93,10 @@ soak: venv
 
 demo: venv
 	python tests/demo.py
+
+# ansible-rulebook needs Java 17 (.ci/java.sh installs Debian's openjdk-17-jre-headless).
+demo-live: venv
+	python tests/demo_live.py
 
 # The peers it compares with (msgraph-sdk) are test-only: tests/bench/requirements.txt, never the collection's.
 bench: venv

@@ -7,6 +7,7 @@ Records come back flattened: {"id": "<JSON:API id>", **attributes}.
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote, urlsplit
@@ -89,6 +90,7 @@ class CoconutClient:
             raise CoconutEntraError("coconut_api_token is %s: give the API token value issued in Coconut"
                                     % ("empty" if not token else "malformed (it contains whitespace)"))
         self._token = token
+        self._integration_lock = threading.Lock()
         self.concurrency = max(1, int(concurrency))
         http_options.setdefault("pool_size", max(16, self.concurrency * 2))
         self.http = HttpClient("Coconut", self.base_url, ca_path=ca_path, validate_certs=validate_certs, timeout=timeout,
@@ -277,6 +279,24 @@ class CoconutClient:
         document = {"data": {"type": "integrations", "id": "entra-id", "attributes": attrs}}
         response = self._request("PUT", "integrations/entra-id", what, expected=(200, 201), document=document)
         return (self._json(response, what).get("data") or {}).get("attributes") or {}
+
+    def update_integration(self, change):
+        """Read-modify-write of some keys of the integration record, the others kept as they are.
+
+        `change` is a dict of keys to set (None removes a key), or a function of the current attributes returning
+        such a dict (or None: no write). One at a time per client (the lease renews from its own thread).
+        Returns the record after, or None when the site has no record.
+        """
+        with self._integration_lock:
+            record = self.get_integration()
+            if record is None:
+                return None
+            updates = change(record) if callable(change) else change
+            if updates is None:
+                return record
+            merged = {key: value for key, value in record.items() if key not in updates}
+            merged.update({key: value for key, value in updates.items() if value is not None})
+            return self.put_integration(merged)
 
     def delete_integration(self):
         """Remove the integration record; False when there was none."""

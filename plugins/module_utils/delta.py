@@ -186,9 +186,8 @@ class CoconutStore:
         return self.record.get(RECORD_KEY)
 
     def save(self, state):
-        attributes = {key: value for key, value in (self.record or {}).items() if key != RECORD_KEY}
-        attributes[RECORD_KEY] = state
-        self.record = self.coconut.put_integration(attributes)
+        # Only our key, on the record as it is now: the sync lease changes it while the run lasts.
+        self.record = self.coconut.update_integration({RECORD_KEY: state})
 
 
 def store_for(option, coconut):

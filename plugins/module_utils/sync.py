@@ -100,6 +100,11 @@ def check_threshold(value):
     raise CoconutEntraError("coconut_archive_threshold must be a count or a percentage such as \"10%%\"; got %r" % (value,))
 
 
+def _seconds(options, name, default):
+    value = options.get(name)
+    return default if value is None else value
+
+
 class Sync:
     """One reconcile of one Coconut site. `entra` and `coconut` are the clients; `options` the module params."""
 
@@ -385,10 +390,32 @@ class Sync:
                       archive_allowance(self.threshold, synced_active))
 
     def run(self):
-        from ansible_collections.coconut.entra.plugins.module_utils.reconcile import plan_is_empty
-
         with self.phase("validate"):
             self.validate()
+        if self.check_mode:
+            return self._reconcile()  # check mode writes nothing, so it needs no lease
+        from ansible_collections.coconut.entra.plugins.module_utils.lease import DEFAULT_TTL, DEFAULT_WAIT, SiteLease, describe
+
+        opts = self.options
+        lease = SiteLease(self.coconut, wait=_seconds(opts, "lease_wait", DEFAULT_WAIT), ttl=_seconds(opts, "lease_ttl", DEFAULT_TTL),
+                          warn=self.warn)
+        # One applying run per site: taken before the read, so the plan is made on what the previous holder left.
+        # The Entra token first: a wrong secret fails with its AADSTS code before Coconut is asked anything.
+        self.entra.token()
+        with self.phase("lease"):
+            lease.acquire()
+        try:
+            result = self._reconcile()
+        finally:
+            lease.release()
+        if lease.lost:
+            self.warn("the sync lease was taken by another run while this one applied (%s): check the site with a --check run"
+                      % describe(lease.lost))
+        return result
+
+    def _reconcile(self):
+        from ansible_collections.coconut.entra.plugins.module_utils.reconcile import plan_is_empty
+
         with self.phase("read"):
             self.read()
         with self.phase("plan"):

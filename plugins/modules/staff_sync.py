@@ -138,6 +138,22 @@ options:
     description: Ignore O(delta_state) and read everything (saving new delta links when O(delta_state) is set).
     type: bool
     default: false
+  lease_wait:
+    description:
+      - An applying run takes a lease on the site (kept in its Entra ID integration record, written by C(connect.yml))
+        so that only one applying run per site writes at a time, whoever started it (a rulebook, cron, CI, a person).
+        When another run holds it, this run waits up to this many seconds, then fails with one line naming the holder
+        (host, pid, since when) and writes nothing.
+      - Check mode takes no lease. A site with no integration record has nowhere to keep one; the run goes on with a
+        warning to run C(connect.yml).
+    type: int
+    default: 300
+  lease_ttl:
+    description:
+      - How long the lease holds without renewal, in seconds. The holder renews it every third of this while it runs
+        and releases it at the end; a holder that dies (killed, host lost) leaves a lease that expires after this long.
+    type: int
+    default: 120
   report:
     description:
       - Write a self-contained HTML report of the run to this path on the managed host, the same data as JSON beside it
@@ -287,6 +303,8 @@ def main():
         report=dict(type="path"),
         delta_state=dict(type="str"),
         full_sync=dict(type="bool", default=False),
+        lease_wait=dict(type="int", default=300),
+        lease_ttl=dict(type="int", default=120),
     )
     argument_spec.update(entra_argument_spec())
     argument_spec.update(coconut_argument_spec())

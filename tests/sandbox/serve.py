@@ -27,7 +27,8 @@ Control endpoints, under ``/_sandbox`` on the Coconut listener, no auth:
 Extra scenario keys the sandbox understands: ``entra.token_lifetime_seconds`` (3599),
 ``entra.secret_propagation_seconds`` (0), ``entra.delta_members_per_item`` (500: like
 Graph, a big group's ``members@delta`` is split over several entries of the same group),
-``coconut.invites`` (written by the sandbox: one ``{user_id, email, sent_at}`` per
+``coconut.unique_object_id`` (true; false drops the 409 ``duplicate_object_id`` on a second staff record
+with the same Entra object id), ``coconut.invites`` (written by the sandbox: one ``{user_id, email, sent_at}`` per
 ``meta.send_invite: true``). Secrets may carry ``start`` (ISO time; set by addPassword).
 """
 
@@ -1203,6 +1204,8 @@ class CoconutRequest:
                 raise ItemError(422, "invalid", f"'{name}' has an invalid value.", f"{pointer}/attributes/{name}", name)
 
     def check_object_id(self, attributes, user_id):
+        if self.sb.coconut.get("unique_object_id", True) is False:
+            return  # the scenario switched the model's 409 off: only the collection's own guarantees remain
         oid = (attributes.get("integration") or {}).get("object_id")
         holder = self.sb.object_ids.get(oid) if oid else None
         if holder is not None and holder != user_id:

@@ -1,0 +1,164 @@
+# Copyright: (c) 2026, coconut.entra contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The site lease: one applying sync per Coconut site, whoever starts it (rulebook, cron, CI, a person).
+
+The lease lives under `lease` in the site's Entra ID integration record: who holds it (a random id, the host,
+the pid), since when, and until when. An applying run takes it before it reads, renews it while it runs, and
+releases it at the end (on failure too); a holder that dies stops renewing, so its lease expires after the TTL.
+
+Coconut's PUT replaces the whole record and has no compare-and-swap, so two runs may both see the lease free and
+both write it. After writing, a run waits a moment and reads the record again: only the run whose write landed last
+still finds its own id there, and only that one goes on (the other waits, as for any held lease). Every write is a
+read-modify-write of the `lease` key alone, so the record's other fields (status, delta_state...) are kept.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import socket
+import threading
+import time
+import uuid
+
+from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
+
+LEASE_KEY = "lease"
+DEFAULT_WAIT = 300
+DEFAULT_TTL = 120
+# Longer than any read-to-write gap of another run's acquire (two HTTP round trips).
+SETTLE_SECONDS = 1.0
+POLL_SECONDS = 2.0
+
+
+def utcnow():
+    return datetime.datetime.now(datetime.timezone.utc)  # noqa: UP017 - managed hosts may run Python < 3.11
+
+
+def _iso(moment):
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _parse(text):
+    try:
+        moment = datetime.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)  # noqa: UP017
+
+
+def describe(lease):
+    """The holder, as one clause a person can act on."""
+    return "host %s, pid %s, started %s, held until %s unless renewed" % (
+        lease.get("host") or "?", lease.get("pid") or "?", lease.get("started_at") or "?", lease.get("expires_at") or "?")
+
+
+def is_live(lease, now=None):
+    """True when `lease` is held by someone and not expired."""
+    if not isinstance(lease, dict) or not lease.get("holder"):
+        return False
+    expires = _parse(lease.get("expires_at"))
+    return expires is not None and expires > (now or utcnow())
+
+
+class SiteLease:
+    """Take, renew and release the lease of one site. `acquire()` returns True when held, False when the site has
+    no integration record (nothing to keep a lease in: the run goes on with a warning)."""
+
+    def __init__(self, coconut, wait=DEFAULT_WAIT, ttl=DEFAULT_TTL, warn=None, settle=SETTLE_SECONDS, poll=POLL_SECONDS):
+        if isinstance(wait, bool) or not isinstance(wait, int) or wait < 0:
+            raise CoconutEntraError("coconut_lease_wait must be a number of seconds, 0 or more; got %r" % (wait,))
+        if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 3:
+            raise CoconutEntraError("coconut_lease_ttl must be a number of seconds, 3 or more; got %r" % (ttl,))
+        self.coconut = coconut
+        self.wait = wait
+        self.ttl = ttl
+        self.warn = warn or (lambda msg: None)
+        self.settle = settle
+        self.poll = poll
+        self.holder = uuid.uuid4().hex
+        self.started_at = _iso(utcnow())
+        self.held = False
+        self.lost = None
+        self._seen = None
+        self._stop = threading.Event()
+        self._renewer = None
+
+    def _mine(self):
+        return {"holder": self.holder, "host": socket.gethostname(), "pid": os.getpid(), "started_at": self.started_at,
+                "expires_at": _iso(utcnow() + datetime.timedelta(seconds=self.ttl))}
+
+    def acquire(self):
+        deadline = time.monotonic() + self.wait
+        while True:
+            self._seen = None
+            if self.coconut.update_integration(self._take) is None:
+                self.warn("this site has no Entra ID integration record to keep the sync lease in, so nothing stops a "
+                          "second applying run at the same time: run connect.yml once to record the integration")
+                return False
+            current = self._seen
+            if not is_live(current) or current.get("holder") == self.holder:
+                time.sleep(self.settle)
+                confirmed = (self.coconut.get_integration() or {}).get(LEASE_KEY) or {}
+                if confirmed.get("holder") == self.holder:
+                    self.held = True
+                    if isinstance(current, dict) and current.get("holder") and current.get("holder") != self.holder:
+                        self.warn("took over an expired sync lease (%s): that run ended without releasing it" % describe(current))
+                    self._start_renewing()
+                    return True
+                current = confirmed  # another run's write landed after ours: it goes first
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise CoconutEntraError(
+                    "another sync is applying to this site (%s); waited %ds (coconut_lease_wait): nothing was written, "
+                    "run again when it has finished" % (describe(current), self.wait),
+                    lease=current)
+            time.sleep(min(self.poll, remaining))
+
+    def _take(self, record):
+        """update_integration's change: our lease when it is free (or expired), else no write."""
+        current = self._seen = record.get(LEASE_KEY)
+        if is_live(current) and current.get("holder") != self.holder:
+            return None
+        return {LEASE_KEY: self._mine()}
+
+    def _start_renewing(self):
+        self._renewer = threading.Thread(target=self._renew_loop, name="coconut-lease", daemon=True)
+        self._renewer.start()
+
+    def _renew_loop(self):
+        while not self._stop.wait(self.ttl / 3.0):
+            try:
+                self.renew()
+            except CoconutEntraError:
+                continue  # the next renewal retries; the TTL leaves two more chances
+
+    def renew(self):
+        """Extend the lease; records `lost` (and keeps the other holder) when someone else holds it now."""
+
+        def change(record):
+            current = record.get(LEASE_KEY) or {}
+            if current.get("holder") != self.holder:
+                self.lost = current
+                return None
+            return {LEASE_KEY: self._mine()}
+
+        self.coconut.update_integration(change)
+
+    def release(self):
+        """Stop renewing and clear the lease, if it is still ours."""
+        self._stop.set()
+        if self._renewer is not None:
+            self._renewer.join(timeout=5)
+        if not self.held:
+            return
+        self.held = False
+
+        def change(record):
+            current = record.get(LEASE_KEY) or {}
+            return {LEASE_KEY: None} if current.get("holder") == self.holder else None
+
+        try:
+            self.coconut.update_integration(change)
+        except CoconutEntraError as exc:
+            self.warn("could not release the sync lease (%s); it expires by itself within %ds" % (exc.msg, self.ttl))
