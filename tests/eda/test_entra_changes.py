@@ -108,6 +108,21 @@ def test_a_restart_reports_what_changed_while_it_was_stopped(site):
     assert events[0]["users"] == [users(site)[3]["id"]] and events[0]["counts"]["disabled"] == 1
 
 
+def test_a_state_file_whose_links_are_not_its_delta_queries_is_not_trusted(site, caplog):
+    run(site, polls=1)
+    state = Path(site.args["state"])
+    saved = json.loads(state.read_text())
+    saved["users_link"] = site.vars["entra_graph_url"] + "/v1.0/users?$select=id,mail"  # another Graph query, same host
+    state.write_text(json.dumps(saved))
+    site.clear_requests()
+    with caplog.at_level(logging.WARNING):
+        events, _source = run(site, polls=1)
+    assert [(e["kind"], e["full_sync"]) for e in events] == [("startup", True)]
+    assert "not trusted" in caplog.text
+    assert not any(r["path"].startswith("/v1.0/users?") for r in site.requests()), "the planted link was followed"
+    assert json.loads(state.read_text())["users_link"] != saved["users_link"], "the planted link was kept"
+
+
 def test_expired_links_ask_for_a_full_sync(site, caplog):
     _events, source = run(site, polls=1)
     site.invalidate_delta_tokens()

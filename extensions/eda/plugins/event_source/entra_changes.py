@@ -147,6 +147,11 @@ class EntraChanges:
         usable = (isinstance(state, dict) and state.get("version") == STATE_VERSION and state.get("groups") == self.group_ids
                   and state.get("select") == sorted(self.select) and state.get("users_link")
                   and set(state.get("links") or {}) == set(self.group_ids))
+        if usable and delta.foreign_links(state, self.client.graph_url):
+            # The links are followed with the Graph token: only this source's own delta queries on the configured host.
+            LOG.warning("coconut.entra.entra_changes: %s holds links that are not its delta queries on the configured Graph "
+                        "host; not trusted, starting from a full read", self.path)
+            return None
         return state if usable else None
 
     def save(self):
