@@ -26,6 +26,12 @@ _THRESHOLD_PERCENT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*$")
 _NAMES_IN_MESSAGE = 10
 
 
+def user_groups_named(user_groups, name):
+    """The Coconut staff groups a name means: compared as Entra group names are (normalise), so "tellers" is "Tellers"."""
+    key = normalise(name)
+    return [group for group in user_groups if normalise(group.get("name")) == key]
+
+
 def normalise(value):
     """The form in which matching compares text: NFKC, case-folded, trimmed, inner whitespace runs as one space."""
     if value is None:

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 
 from ansible_collections.coconut.entra.plugins.module_utils.diff import plan_changes, render_diff
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
-from ansible_collections.coconut.entra.plugins.module_utils.reconcile import check_match, is_synced, normalise, staff_object_id
+from ansible_collections.coconut.entra.plugins.module_utils.reconcile import check_match, is_synced, normalise, staff_object_id, user_groups_named
 from ansible_collections.coconut.entra.plugins.module_utils.safe_text import shown
 from ansible_collections.coconut.entra.plugins.module_utils.staff_view import ROLE_NAMES
 
@@ -314,9 +314,6 @@ class Sync:
     def _group_extras(self):
         """Per selected group: the role, locations and user group its members take (the first group wins)."""
         # Staff groups match by name the way Entra group names do: trimmed, case-folded, Unicode-normalised.
-        group_ids = {}
-        for ug in self.user_groups:
-            group_ids.setdefault(normalise(ug.get("name")), []).append(ug)
         new_names = {}
         known_locations = {loc.get("external_id") for loc in self.locations}
         extras = []
@@ -332,7 +329,7 @@ class Sync:
                 values["locations"] = list(group["locations"])
             if group["user_group"]:
                 key = normalise(group["user_group"])
-                found = group_ids.get(key, [])
+                found = user_groups_named(self.user_groups, group["user_group"])
                 if len(found) > 1:
                     raise CoconutEntraError("%s user_group %r matches %d Coconut staff groups: %s; rename or remove all but one in Coconut, "
                                             "nothing was written" % (group["where"], group["user_group"], len(found),

@@ -21,7 +21,10 @@ extends_documentation_fragment:
   - coconut.entra.attributes.check_diff_full
 options:
   name:
-    description: The staff group's name, compared exactly.
+    description:
+      - The staff group's name. It matches an existing group the way Entra group names and the sync's C(user_group) do:
+        trimmed, ignoring case and Unicode form, so C(tellers) finds C(Tellers) rather than making a second group.
+      - Two existing groups matching the name is an error naming both; nothing is written.
     type: str
     required: true
   external_id:
@@ -49,6 +52,8 @@ user_group:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.coconut.entra.plugins.module_utils.common import coconut_argument_spec, coconut_client_from_params, entra_argument_spec
+from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
+from ansible_collections.coconut.entra.plugins.module_utils.reconcile import user_groups_named
 from ansible_collections.coconut.entra.plugins.module_utils.runner import run_guarded
 
 
@@ -61,7 +66,11 @@ def main():
     def ensure():
         coconut = coconut_client_from_params(module)
         name, external_id = module.params["name"], module.params["external_id"]
-        existing = next((g for g in coconut.list_user_groups() if g.get("name") == name), None)
+        found = user_groups_named(coconut.list_user_groups(), name)
+        if len(found) > 1:
+            raise CoconutEntraError("staff group name %r matches %d Coconut staff groups: %s; rename or remove all but one in Coconut, "
+                                    "nothing was written" % (name, len(found), ", ".join("%s (%s)" % (g.get("name"), g["id"]) for g in found)))
+        existing = found[0] if found else None
         before = None if existing is None else {"name": existing["name"], "external_id": existing.get("external_id")}
         if existing is None:
             after = {"id": None, "name": name, "external_id": external_id}

@@ -60,6 +60,17 @@ def test_user_group_is_created_once(site, tmp_path):
     assert first["diff"] == {"before": {}, "after": {"name": "Mortgage Team", "external_id": "mortgage"}}
     names = [g["name"] for g in site.state()["coconut"]["user_groups"]]
     assert names.count("Mortgage Team") == 1
+    # Named in another case, with stray spaces: the same group, as Entra group names and the sync's user_group match.
+    assert run(site, tmp_path, "user_group", {"name": " mortgage TEAM"})["changed"] is False
+    assert site.writes() == [] and len(site.state()["coconut"]["user_groups"]) == len(names)
+    # Two groups that both match: an error naming both, nothing written.
+    state = site.state()
+    state["coconut"]["user_groups"].append({"id": 99, "external_id": None, "name": "MORTGAGE team"})
+    site.put_state(state)
+    site.clear_requests()
+    failed = run_playbook(PLAYBOOK, tmp_path, vars_files=[site.vars_file], extra={"module_name": "user_group", "module_args": {"name": "Mortgage Team"}})
+    assert failed.rc != 0 and "matches 2 Coconut staff groups" in failed.output and "MORTGAGE team (99)" in failed.output, failed.output
+    assert site.writes() == []
 
 
 def test_staff_info_marks_synced_and_lists_duplicate_sets(site, tmp_path):
