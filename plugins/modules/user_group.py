@@ -22,8 +22,8 @@ extends_documentation_fragment:
 options:
   name:
     description:
-      - The staff group's name. It matches an existing group the way Entra group names and the sync's C(user_group) do:
-        trimmed, ignoring case and Unicode form, so C(tellers) finds C(Tellers) rather than making a second group.
+      - The staff group's name. It matches an existing group the way Entra group names and the sync's C(user_group) do,
+        trimmed and ignoring case and Unicode form, so C(tellers) finds C(Tellers) rather than making a second group.
       - Two existing groups matching the name is an error naming both; nothing is written.
     type: str
     required: true
