@@ -3,8 +3,13 @@
 """The site lease: one applying sync per Coconut site, whoever starts it (rulebook, cron, CI, a person).
 
 The lease lives under `lease` in the site's Entra ID integration record: who holds it (a random id, the host,
-the pid), since when, and until when. An applying run takes it before it reads, renews it while it runs, and
-releases it at the end (on failure too); a holder that dies stops renewing, so its lease expires after the TTL.
+the pid), since when, and until when. A real run plans first and takes the lease only when its plan writes
+something, renews it while it applies, and releases it at the end (on failure too); a holder that dies stops
+renewing, so its lease expires after the TTL. A run with nothing to change writes nothing, not even a lease.
+
+Because the plan is made before the lease is held, the run notes (`observe`, one read before its own reads) the
+record's `lease_epoch`, which every take of the lease increases, and whether a lease was held. If either says
+another run may have applied since, the plan is `stale` and is made again under the lease.
 
 Coconut's PUT replaces the whole record and has no compare-and-swap, so two runs may both see the lease free and
 both write it. After writing, a run waits a moment and reads the record again: only the run whose write landed last
@@ -24,6 +29,7 @@ import uuid
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 
 LEASE_KEY = "lease"
+EPOCH_KEY = "lease_epoch"  # counts the takes of the lease: a plan made before a take is stale
 DEFAULT_WAIT = 300
 DEFAULT_TTL = 120
 # Longer than any read-to-write gap of another run's acquire (two HTTP round trips).
@@ -80,13 +86,21 @@ class SiteLease:
         self.started_at = _iso(utcnow())
         self.held = False
         self.lost = None
+        self.stale = False
         self._seen = None
+        self._observed = None  # (epoch, a lease was held) when the run started reading
+        self._epoch_before_take = 0
         self._stop = threading.Event()
         self._renewer = None
 
     def _mine(self):
         return {"holder": self.holder, "host": socket.gethostname(), "pid": os.getpid(), "started_at": self.started_at,
                 "expires_at": _iso(utcnow() + datetime.timedelta(seconds=self.ttl))}
+
+    def observe(self):
+        """Before the run reads: note the lease epoch and whether someone holds the lease (one read, no write)."""
+        record = self.coconut.get_integration() or {}
+        self._observed = (record.get(EPOCH_KEY) or 0, is_live(record.get(LEASE_KEY)))
 
     def acquire(self):
         deadline = time.monotonic() + self.wait
@@ -102,6 +116,10 @@ class SiteLease:
                 confirmed = (self.coconut.get_integration() or {}).get(LEASE_KEY) or {}
                 if confirmed.get("holder") == self.holder:
                     self.held = True
+                    if self._observed is not None:
+                        epoch, busy = self._observed
+                        # Someone held the lease while this run read, or took it since: what this run read may be old.
+                        self.stale = busy or self._epoch_before_take != epoch
                     if isinstance(current, dict) and current.get("holder") and current.get("holder") != self.holder:
                         self.warn("took over an expired sync lease (%s): that run ended without releasing it" % describe(current))
                     self._start_renewing()
@@ -120,7 +138,11 @@ class SiteLease:
         current = self._seen = record.get(LEASE_KEY)
         if is_live(current) and current.get("holder") != self.holder:
             return None
-        return {LEASE_KEY: self._mine()}
+        epoch = record.get(EPOCH_KEY) or 0
+        if not (isinstance(current, dict) and current.get("holder") == self.holder):
+            self._epoch_before_take = epoch  # a fresh take (not our own write, read again in a retry)
+            epoch += 1
+        return {LEASE_KEY: self._mine(), EPOCH_KEY: epoch}
 
     def _start_renewing(self):
         self._renewer = threading.Thread(target=self._renew_loop, name="coconut-lease", daemon=True)

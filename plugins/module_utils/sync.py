@@ -387,22 +387,32 @@ class Sync:
                       archive_allowance(self.threshold, synced_active))
 
     def run(self):
+        from ansible_collections.coconut.entra.plugins.module_utils.reconcile import plan_is_empty
+
         with self.phase("validate"):
             self.validate()
         if self.check_mode:
-            return self._reconcile()  # check mode writes nothing, so it needs no lease
+            return self._finish(self._read_and_plan())  # check mode writes nothing, so it needs no lease
         from ansible_collections.coconut.entra.plugins.module_utils.lease import DEFAULT_TTL, DEFAULT_WAIT, SiteLease, describe
 
         opts = self.options
         lease = SiteLease(self.coconut, wait=_seconds(opts, "lease_wait", DEFAULT_WAIT), ttl=_seconds(opts, "lease_ttl", DEFAULT_TTL),
                           warn=self.warn)
-        # One applying run per site: taken before the read, so the plan is made on what the previous holder left.
         # The Entra token first: a wrong secret fails with its AADSTS code before Coconut is asked anything.
         self.entra.token()
         with self.phase("lease"):
+            lease.observe()
+        plan = self._read_and_plan()
+        if plan_is_empty(plan):
+            return self._finish(plan)  # nothing to write, so no lease: a run with nothing to do writes nothing
+        # One applying run per site: the lease before the first write; if another run held it or took it since this
+        # run read, the plan is made again on what that run left.
+        with self.phase("lease"):
             lease.acquire()
         try:
-            result = self._reconcile()
+            if lease.stale:
+                plan = self._read_and_plan()
+            result = self._finish(plan)
         finally:
             lease.release()
         if lease.lost:
@@ -410,13 +420,16 @@ class Sync:
                       % describe(lease.lost))
         return result
 
-    def _reconcile(self):
-        from ansible_collections.coconut.entra.plugins.module_utils.reconcile import plan_is_empty
-
+    def _read_and_plan(self):
         with self.phase("read"):
             self.read()
         with self.phase("plan"):
-            plan = self.plan()
+            return self.plan()
+
+    def _finish(self, plan):
+        """Warnings, the result, the CI gates, then (a real run) the writes, the report and the delta state."""
+        from ansible_collections.coconut.entra.plugins.module_utils.reconcile import plan_is_empty
+
         staff_by_id = {s["id"]: s for s in self.staff}
         changes = plan_changes(plan, staff_by_id)
         counts = dict(plan["counts"])

@@ -140,8 +140,10 @@ options:
     default: false
   lease_wait:
     description:
-      - An applying run takes a lease on the site (kept in its Entra ID integration record, written by C(connect.yml))
-        so that only one applying run per site writes at a time, whoever started it (a rulebook, cron, CI, a person).
+      - A run whose plan writes something takes a lease on the site before its first write (kept in its Entra ID
+        integration record, written by C(connect.yml)) so that only one applying run per site writes at a time, whoever
+        started it (a rulebook, cron, CI, a person). If another run applied since this one read, it plans again under
+        the lease. A run with nothing to change takes no lease and writes nothing.
         When another run holds it, this run waits up to this many seconds, then fails with one line naming the holder
         (host, pid, since when) and writes nothing.
       - Check mode takes no lease. A site with no integration record has nowhere to keep one; the run goes on with a

@@ -85,7 +85,36 @@ def test_a_held_lease_stops_the_playbook_with_one_line_naming_the_holder(site, t
     assert len(lines) == 1, run.output
     assert "cron-box" in lines[0] and "4242" in lines[0] and "coconut_lease_wait" in lines[0]
     assert site.writes("coconut") == [], "a run that did not get the lease wrote something"
-    assert not site.requests("graph"), "a run that did not get the lease read Entra"
+
+
+def test_a_run_with_nothing_to_change_takes_no_lease_and_writes_nothing(site):
+    assert run_sync(site, groups=[site.group_id]).ok
+    site.patch_coconut({"integration": dict(record(site), lease=live_lease())})
+    site.clear_requests()
+    outcome = run_sync(site, groups=[site.group_id], lease_wait=0)
+    assert outcome.ok, outcome
+    assert outcome.result["changed"] is False
+    assert site.writes("coconut") == [], "a run with nothing to change wrote to Coconut"
+    assert record(site)["lease"]["holder"] == "someone-else"
+
+
+def test_a_plan_made_before_another_run_applied_is_made_again_under_the_lease(site):
+    # The first run applies while the second is reading (its bulk create is slow): the second planned every create
+    # too, but under the lease it sees what the first made and writes nothing twice.
+    site.faults([{"service": "coconut", "method": "POST", "path": r"^/api/v2/users$", "delay": 4, "times": 1}])
+    outcomes = {}
+    first = threading.Thread(target=lambda: outcomes.setdefault("first", run_sync(site, groups=[site.group_id])))
+    first.start()
+    deadline = time.monotonic() + 30
+    while not (record(site) or {}).get("lease"):
+        assert time.monotonic() < deadline, "the first run never took the lease"
+        time.sleep(0.1)
+    outcomes["second"] = run_sync(site, groups=[site.group_id], lease_wait=30)
+    first.join()
+    assert outcomes["first"].ok and outcomes["second"].ok, outcomes
+    assert outcomes["first"].result["counts"]["create"] == USERS
+    assert outcomes["second"].result["counts"]["create"] == 0
+    assert set(object_id_counts(site).values()) == {1} and len(object_id_counts(site)) == USERS
 
 
 def test_a_run_waits_for_the_lease_and_goes_on_when_it_is_released(site):
@@ -101,12 +130,17 @@ def test_a_run_waits_for_the_lease_and_goes_on_when_it_is_released(site):
 
 
 def test_the_holder_renews_its_lease_while_it_runs_longer_than_the_ttl(site):
-    # The first run's staff read takes 5 s, longer than its 3 s lease: only renewal keeps the second run out.
-    site.faults([{"service": "coconut", "method": "GET", "path": r"/api/v2/users\?", "delay": 5, "times": 1}])
+    # The first run's bulk create hangs 9 s (then 503, retried), far longer than its 3 s lease: only renewal keeps the
+    # second run, which finds the same creates to make, out.
+    site.faults([{"service": "coconut", "method": "POST", "path": r"^/api/v2/users$", "status": 503, "delay": 9, "times": 1}])
     outcomes = {}
     first = threading.Thread(target=lambda: outcomes.setdefault("first", run_sync(site, groups=[site.group_id], lease_ttl=3)))
     first.start()
-    time.sleep(4.5)
+    deadline = time.monotonic() + 30
+    while not (record(site) or {}).get("lease"):
+        assert time.monotonic() < deadline, "the first run never took the lease"
+        time.sleep(0.1)
+    time.sleep(4)  # past the first lease's TTL: held only if renewed
     outcomes["second"] = run_sync(site, groups=[site.group_id], lease_wait=0)
     first.join()
     assert outcomes["first"].ok, outcomes["first"]
@@ -124,8 +158,8 @@ def test_check_mode_takes_no_lease(site):
 
 
 def test_a_holder_killed_with_sigkill_loses_the_lease_after_its_ttl(site, tmp_path):
-    # The holder hangs on its first staff read (after taking the lease, before any write), then is killed.
-    site.faults([{"service": "coconut", "method": "GET", "path": r"/api/v2/users\?", "delay": 60, "times": 1}])
+    # The holder hangs on its first write (after taking the lease; the write is not served), then is killed.
+    site.faults([{"service": "coconut", "method": "POST", "path": r"^/api/v2/users$", "status": 503, "delay": 60, "times": 1}])
     extra = tmp_path / "holder.yml"
     extra.write_text(yaml.safe_dump({"entra_groups": [site.group_id], "coconut_lease_ttl": 3}))
     holder = subprocess.Popen([str(VENV_BIN / "ansible-playbook"), str(ROOT / "playbooks" / "sync.yml"), "-e", "@%s" % site.vars_file,
@@ -138,7 +172,7 @@ def test_a_holder_killed_with_sigkill_loses_the_lease_after_its_ttl(site, tmp_pa
             assert holder.poll() is None, "the holder ended before it was killed"
             time.sleep(0.2)
         held = record(site)["lease"]
-        time.sleep(1.5)  # into its staff read, which hangs
+        time.sleep(1.5)  # into its first write, which hangs
         # The process holding the lease is the module's (Ansible runs it in a session of its own): the lease names it.
         os.kill(held["pid"], signal.SIGKILL)
     finally:
