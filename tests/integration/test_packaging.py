@@ -7,10 +7,8 @@ which Python packages an execution environment holding this collection gets. Bot
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-from pathlib import Path
 
 import pytest
 
