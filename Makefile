@@ -22,7 +22,7 @@ SANITY_NEWEST := 2.21/3.13
 SANITY_NEWEST_PYTHON := $(lastword $(subst /, ,$(SANITY_NEWEST)))
 PYTEST_WORKERS ?= 2
 
-.PHONY: help venv lint sanity unit integration matrix test soak demo demo-live bench changelog-lint build clean distclean
+.PHONY: help venv lint sanity unit integration matrix test soak demo demo-live bench changelog-lint build clean distclean docs docs-lint
 
 help:
 	@echo "make demo         start the sandbox, preview and apply a sync of a demo bank branch, show the outcome"
@@ -37,6 +37,8 @@ help:
 	@echo "make soak         50 syncs with random churn and injected faults, converged after each (SOAK_ARGS=--seed N)"
 	@echo "make bench        benchmarks"
 	@echo "make build        build the collection tarball into build/"
+	@echo "make docs         the collection's HTML docs site (antsibull-docs + Sphinx) into build/docs/html"
+	@echo "make docs-lint    antsibull-docs lint of the module and plugin docs (part of make test)"
 	@echo "make clean        remove build output and caches (keeps .venv); distclean removes .venv too"
 
 venv: $(STAMP)
@@ -85,7 +87,7 @@ matrix: venv
 	python -m pytest -n $(PYTEST_WORKERS) tests/matrix
 
 # pytest exits 5 when it collects no tests; make treats that as the failure it is.
-test: venv lint changelog-lint sanity
+test: venv lint changelog-lint docs-lint sanity
 	python -m pytest -n $(PYTEST_WORKERS) tests
 
 soak: venv
@@ -94,7 +96,7 @@ soak: venv
 demo: venv
 	python tests/demo.py
 
-# ansible-rulebook needs Java 17 (.ci/java.sh installs Debian's openjdk-17-jre-headless).
+# ansible-rulebook needs Java 17 (.ci/run installs Debian's openjdk-17-jre-headless through .ci/debian-package.sh).
 demo-live: venv
 	python tests/demo_live.py
 
@@ -105,6 +107,23 @@ bench: venv
 
 build: venv
 	ansible-galaxy collection build --force --output-path build .
+
+# What docs.ansible.com checks on a collection: every M(), O(), RV() and link in the plugin docs resolves.
+docs-lint: venv
+	antsibull-docs lint-collection-docs --plugin-docs .
+
+# The collection is found through ansible.cfg's collections_path (.collections links to this checkout).
+# antsibull-docs wants its directories readable by the owner only.
+DOCS := build/docs
+docs: venv
+	rm -rf $(DOCS)
+	mkdir -p -m 700 $(DOCS) $(DOCS)/src $(DOCS)/src/rst
+	antsibull-docs sphinx-init --use-current --dest-dir $(DOCS)/src coconut.entra
+	cat docs/docsite/conf_offline.py >> $(DOCS)/src/conf.py
+	antsibull-docs --config-file $(DOCS)/src/antsibull-docs.cfg collection --cleanup everything \
+	  --use-current --dest-dir $(DOCS)/src/rst coconut.entra
+	sphinx-build -b html -c $(DOCS)/src -W --keep-going $(DOCS)/src/rst $(DOCS)/html
+	@echo "docs site: $(DOCS)/html/index.html"
 
 clean:
 	rm -rf build tests/output .pytest_cache .ruff_cache .hypothesis artifacts coconut-entra-*.tar.gz

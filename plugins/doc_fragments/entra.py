@@ -30,18 +30,18 @@ options:
     description:
       - A client secret of the app registration (its Value, not its Secret ID).
       - Give either this or O(entra_client_certificate) with O(entra_client_private_key).
-      - If not set, the value of the E(ENTRA_CLIENT_SECRET) environment variable is used.
+      - If not set, the value of the E(ENTRA_CLIENT_SECRET) environment variable is used (an empty one counts as not set).
     type: str
   entra_client_certificate:
     description:
       - The certificate (PEM text, C(-----BEGIN CERTIFICATE-----)) uploaded to the app registration, for
         certificate credentials. Requires O(entra_client_private_key).
-      - If not set, the value of the E(ENTRA_CLIENT_CERTIFICATE) environment variable is used.
+      - If not set, the value of the E(ENTRA_CLIENT_CERTIFICATE) environment variable is used (an empty one counts as not set).
     type: str
   entra_client_private_key:
     description:
       - The private key (PEM text) of O(entra_client_certificate).
-      - If not set, the value of the E(ENTRA_CLIENT_PRIVATE_KEY) environment variable is used.
+      - If not set, the value of the E(ENTRA_CLIENT_PRIVATE_KEY) environment variable is used (an empty one counts as not set).
     type: str
   entra_authority_host:
     description:

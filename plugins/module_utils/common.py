@@ -8,7 +8,10 @@ describe the same options; validate-modules fails when they drift apart.
 
 from __future__ import annotations
 
+import os
+
 from ansible.module_utils.basic import env_fallback
+from ansible.module_utils.errors import AnsibleFallbackNotFound
 
 DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
 DEFAULT_GRAPH_URL = "https://graph.microsoft.com"
@@ -26,14 +29,23 @@ def _tls_argument_spec():
     )
 
 
+def _credential_env_fallback(*names):
+    """Like env_fallback, but an empty variable counts as not set: an AWX credential injects every variable of its
+    type, the ones left empty too, and an empty secret next to a certificate would make them mutually exclusive."""
+    for name in names:
+        if os.environ.get(name):
+            return os.environ[name]
+    raise AnsibleFallbackNotFound
+
+
 def entra_argument_spec():
     """Options for the Entra side (login + Graph), plus the TLS options."""
     spec = dict(
         entra_tenant_id=dict(type="str", fallback=(env_fallback, ["ENTRA_TENANT_ID"])),
         entra_client_id=dict(type="str", fallback=(env_fallback, ["ENTRA_CLIENT_ID"])),
-        entra_client_secret=dict(type="str", no_log=True, fallback=(env_fallback, ["ENTRA_CLIENT_SECRET"])),
-        entra_client_certificate=dict(type="str", fallback=(env_fallback, ["ENTRA_CLIENT_CERTIFICATE"])),
-        entra_client_private_key=dict(type="str", no_log=True, fallback=(env_fallback, ["ENTRA_CLIENT_PRIVATE_KEY"])),
+        entra_client_secret=dict(type="str", no_log=True, fallback=(_credential_env_fallback, ["ENTRA_CLIENT_SECRET"])),
+        entra_client_certificate=dict(type="str", fallback=(_credential_env_fallback, ["ENTRA_CLIENT_CERTIFICATE"])),
+        entra_client_private_key=dict(type="str", no_log=True, fallback=(_credential_env_fallback, ["ENTRA_CLIENT_PRIVATE_KEY"])),
         entra_authority_host=dict(type="str", default=DEFAULT_AUTHORITY_HOST, fallback=(env_fallback, ["ENTRA_AUTHORITY_HOST"])),
         entra_graph_url=dict(type="str", default=DEFAULT_GRAPH_URL, fallback=(env_fallback, ["ENTRA_GRAPH_URL"])),
     )

@@ -24,7 +24,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 
 def require_chromium():
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"BROWSER TESTS SKIPPED: {CHROMIUM} is missing. Install it with `bash .ci/chromium.sh` "
+        pytest.skip(f"BROWSER TESTS SKIPPED: {CHROMIUM} is missing. Install it with `.ci/debian-package.sh optional chromium '' chromium fonts-dejavu-core` "
                     "(Debian's chromium package; `.ci/run` does this in CI).")
 
 

@@ -1,6 +1,6 @@
 """The sync report in a real browser: filters and search find the right rows, names stay text, 10,000 staff stay fast.
 
-Needs /usr/bin/chromium (`bash .ci/chromium.sh`); skips loudly without it. Screenshots go to artifacts/.
+Needs /usr/bin/chromium (`.ci/run` installs it through `.ci/debian-package.sh`); skips loudly without it. Screenshots go to artifacts/.
 """
 
 from __future__ import annotations
