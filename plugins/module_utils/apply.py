@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.coconut.entra.plugins.module_utils.coconut import BULK_LIMIT
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
+from ansible_collections.coconut.entra.plugins.module_utils.http import ServiceUnreachable
 from ansible_collections.coconut.entra.plugins.module_utils.reconcile import normalise
 from ansible_collections.coconut.entra.plugins.module_utils.safe_text import from_server, shown
 
@@ -107,7 +108,7 @@ def _error_text(error):
 
 def _fail_fast(exc):
     """A revoked token or an unreachable service fails every item alike: stop, with that one message."""
-    return exc.details.get("status") == 401 or exc.msg.startswith(("cannot reach", "TLS certificate verification"))
+    return exc.details.get("status") == 401 or isinstance(exc, ServiceUnreachable)
 
 
 def apply_plan(client, plan, *, send_invite=False, concurrency=4):
