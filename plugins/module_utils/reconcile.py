@@ -16,7 +16,7 @@ from fractions import Fraction
 
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 
-SOURCE = "entra_id"
+SOURCE = "entra_id"  # the integration mark's source: Coconut shows such staff as synced from Entra ID
 MATCH_RULES = ("object_id", "name_and_email", "display_name")
 POSSIBLE_DUPLICATE_ACTIONS = ("report", "create")
 # Fields holding ids or codes: Coconut may hand them back as numbers, the inventory as strings.
@@ -53,6 +53,11 @@ def is_synced(staff):
     """Added through the Entra integration (the green check in Coconut's Users tab)."""
     integration = staff.get("integration")
     return isinstance(integration, dict) and integration.get("source") == SOURCE
+
+
+def integration_mark(object_id):
+    """The mark that makes a staff record synced with the Entra user `object_id`: the one place it is built."""
+    return {"source": SOURCE, "object_id": object_id}
 
 
 def staff_object_id(staff):
@@ -375,7 +380,7 @@ def _plan(desired, staff, match, possible_duplicates, archive_threshold, force_a
             if possible_duplicates != "create":
                 continue
         fields = {name: _copy(value) for name, value in user.fields.items()}
-        fields["integration"] = {"source": SOURCE, "object_id": user.object_id}
+        fields["integration"] = integration_mark(user.object_id)
         result["create"].append({"object_id": user.object_id, "display_name": user.display_name, "fields": fields})
 
     in_scope = {entry[0] for entry in users} | skipped_keys
@@ -450,7 +455,7 @@ def _update(user, member, rule, synced):
     adopt = not synced
     if adopt:
         before["integration"] = _copy(member.get("integration"))
-        after["integration"] = {"source": SOURCE, "object_id": user.object_id}
+        after["integration"] = integration_mark(user.object_id)
     restore = not _is_active(member)
     if restore:
         before["status"] = member.get("status")

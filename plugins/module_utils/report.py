@@ -33,7 +33,7 @@ except ImportError:
 from ansible_collections.coconut.entra.plugins.module_utils.diff import plan_changes, user_group_label
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 from ansible_collections.coconut.entra.plugins.module_utils.files import write_atomically
-from ansible_collections.coconut.entra.plugins.module_utils.reconcile import apply_to_records
+from ansible_collections.coconut.entra.plugins.module_utils.reconcile import apply_to_records, is_synced
 from ansible_collections.coconut.entra.plugins.module_utils.safe_text import shown
 from ansible_collections.coconut.entra.plugins.module_utils.staff_view import duplicate_sets, full_name, role_label, staff_row
 
@@ -249,7 +249,7 @@ def format_value(value, field=None):
     if isinstance(value, list):
         return ", ".join(format_value(item) for item in value)
     if isinstance(value, dict):
-        if value.get("source") == "entra_id":
+        if is_synced({"integration": value}):
             return "✓ synced"
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     text = str(value)
