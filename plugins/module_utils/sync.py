@@ -17,8 +17,8 @@ from contextlib import contextmanager
 from ansible_collections.coconut.entra.plugins.module_utils.diff import plan_changes, render_diff
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 from ansible_collections.coconut.entra.plugins.module_utils.reconcile import check_match, is_synced, normalise, staff_object_id, user_groups_named
+from ansible_collections.coconut.entra.plugins.module_utils.roles import ROLE_NAMES
 from ansible_collections.coconut.entra.plugins.module_utils.safe_text import shown
-from ansible_collections.coconut.entra.plugins.module_utils.staff_view import ROLE_NAMES
 
 GROUP_KEYS = ("group", "user_group", "role", "locations")
 # The most entries a list in the module result holds (changes, conflicts, ..., applied.*); the plan itself is
