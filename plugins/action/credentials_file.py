@@ -203,4 +203,3 @@ class ActionModule(ActionBase):
         for key, value in values.items():
             if not isinstance(reread, dict) or self._plain(reread.get(key)) != value:
                 raise CredentialsFileError(f"rewriting {key} did not give back the new value; the file was left unchanged")
-

@@ -249,7 +249,7 @@ class HttpClient:
         else:
             fix = f"if {urlsplit(url).hostname} uses a private CA, set ca_path to that CA's bundle (PEM)"
         return ServiceUnreachable(f"TLS certificate verification of {self.service} at {_origin(url)} failed while {what}: {_reason(exc)}; {fix}",
-                                 service=self.service, url=_origin(url))
+                                  service=self.service, url=_origin(url))
 
     def close(self):
         self.session.close()
