@@ -122,24 +122,30 @@ def check_match(match):
     return rules
 
 
+def parse_archive_threshold(value):
+    """coconut_archive_threshold as a count (an int: 5 or "5") or a percentage (the text "N%"): its one parser."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str):
+        count = _THRESHOLD_COUNT.match(value)
+        if count:
+            return int(count.group(1))
+        if _THRESHOLD_PERCENT.match(value):
+            return value.strip()
+    raise CoconutEntraError("coconut_archive_threshold must be a count or a percentage such as \"10%%\"; got %r" % (value,))
+
+
 def archive_allowance(threshold, synced_active):
     """How many archives `threshold` (a count, or "N%" of `synced_active`) allows.
 
     A percentage allows floor(N% x synced_active), and at least 1 when N > 0 (so 10% of 5 staff still lets one leave).
     """
-    if isinstance(threshold, int) and not isinstance(threshold, bool) and threshold >= 0:
+    threshold = parse_archive_threshold(threshold)
+    if isinstance(threshold, int):
         return threshold
-    if isinstance(threshold, str):
-        count = _THRESHOLD_COUNT.match(threshold)
-        if count:
-            return int(count.group(1))
-        percent = _THRESHOLD_PERCENT.match(threshold)
-        if percent:
-            share = Fraction(percent.group(1))
-            allowed = int(share * synced_active // 100)
-            return max(allowed, 1) if share > 0 else allowed
-    raise CoconutEntraError("coconut_archive_threshold must be a count (such as 5) or a percentage of synced active staff "
-                            f"(such as \"10%\"); got {threshold!r}")
+    share = Fraction(_THRESHOLD_PERCENT.match(threshold).group(1))
+    allowed = int(share * synced_active // 100)
+    return max(allowed, 1) if share > 0 else allowed
 
 
 def _copy(value):

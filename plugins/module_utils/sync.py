@@ -9,14 +9,14 @@ fails before anything is read or written.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from contextlib import contextmanager
 
 from ansible_collections.coconut.entra.plugins.module_utils.diff import plan_changes, render_diff
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
-from ansible_collections.coconut.entra.plugins.module_utils.reconcile import check_match, is_synced, normalise, staff_object_id, user_groups_named
+from ansible_collections.coconut.entra.plugins.module_utils.reconcile import (check_match, is_synced, normalise, parse_archive_threshold, staff_object_id,
+                                                                        user_groups_named)
 from ansible_collections.coconut.entra.plugins.module_utils.roles import ROLE_NAMES
 from ansible_collections.coconut.entra.plugins.module_utils.safe_text import shown
 
@@ -25,7 +25,6 @@ GROUP_KEYS = ("group", "user_group", "role", "locations")
 # returned only up to this many changes. Counts are always exact; the report lists everything.
 RESULT_CAP = 1000
 WARNINGS_CAP = 50
-_THRESHOLD = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 
 
 def parse_groups(groups):
@@ -86,20 +85,6 @@ def _capped(items, name, truncated):
     return items[:RESULT_CAP]
 
 
-def check_threshold(value):
-    """Accept a count (int or digit string) or a percentage string such as "10%"."""
-    if isinstance(value, bool):
-        raise CoconutEntraError("coconut_archive_threshold must be a count or a percentage such as \"10%%\"; got %r" % value)
-    if isinstance(value, int) and value >= 0:
-        return value
-    if isinstance(value, str):
-        if value.strip().isdigit():
-            return int(value)
-        if _THRESHOLD.match(value):
-            return value.strip()
-    raise CoconutEntraError("coconut_archive_threshold must be a count or a percentage such as \"10%%\"; got %r" % (value,))
-
-
 def _seconds(options, name, default):
     value = options.get(name)
     return default if value is None else value
@@ -134,7 +119,7 @@ class Sync:
         opts = self.options
         self.groups = parse_groups(opts["groups"])
         self.mapping = Mapping(opts.get("mapping") or {})
-        self.threshold = check_threshold(opts.get("archive_threshold", "10%"))
+        self.threshold = parse_archive_threshold(opts.get("archive_threshold", "10%"))
         # The planner's own check, here so that a bad order fails before anything is read.
         self.match = check_match(opts.get("match") or ["object_id", "name_and_email", "display_name"])
         self.store = None
