@@ -85,6 +85,33 @@ def _capped(items, name, truncated):
     return items[:RESULT_CAP]
 
 
+def ci_gates(plan, counts):
+    """What each CI gate fails with for this plan, or None where it passes: the gates' one home.
+
+    The module raises these (fail_on_conflicts, fail_on_drift); sync.yml's check-mode tasks fail with them after the
+    diff has been shown, since Ansible prints no diff for a failed task.
+    """
+    from ansible_collections.coconut.entra.plugins.module_utils.reconcile import plan_is_empty
+
+    gates = {"conflicts": None, "drift": None}
+    if plan["conflicts"] or plan["possible_duplicates"]:
+        gates["conflicts"] = ("%d conflict(s) and %d possible duplicate(s) need a decision (coconut_fail_on_conflicts is true); "
+                              "nothing was written" % (len(plan["conflicts"]), len(plan["possible_duplicates"])))
+    if not plan_is_empty(plan):
+        gates["drift"] = ("drift: Coconut differs from Entra (%s); run sync.yml without --check to apply"
+                          % ", ".join("%d %s" % (counts.get(k, 0), k) for k in ("create", "update", "restore", "archive") if counts.get(k)))
+    return gates
+
+
+def tripped_gate(gates, options, check_mode):
+    """The message of the gate the module's own options make fail, or None: conflicts first, drift only in check mode."""
+    if options.get("fail_on_conflicts") and gates["conflicts"]:
+        return gates["conflicts"]
+    if check_mode and options.get("fail_on_drift"):
+        return gates["drift"]
+    return None
+
+
 def _seconds(options, name, default):
     value = options.get(name)
     return default if value is None else value
@@ -481,13 +508,8 @@ class Sync:
             result["plan"] = plan
         if truncated:
             result["truncated"] = truncated
-        gate = None
-        if self.options.get("fail_on_conflicts") and (plan["conflicts"] or plan["possible_duplicates"]):
-            gate = ("%d conflict(s) and %d possible duplicate(s) need a decision (coconut_fail_on_conflicts is true); "
-                    "nothing was written" % (len(plan["conflicts"]), len(plan["possible_duplicates"])))
-        elif self.check_mode and self.options.get("fail_on_drift") and not empty:
-            gate = ("drift: Coconut differs from Entra (%s); run sync.yml without --check to apply"
-                    % ", ".join("%d %s" % (counts.get(k, 0), k) for k in ("create", "update", "restore", "archive") if counts.get(k)))
+        result["ci_gates"] = ci_gates(plan, counts)
+        gate = tripped_gate(result["ci_gates"], self.options, self.check_mode)
         if gate:
             # A CI gate that fails still leaves the plan behind: the report is the artifact CI keeps and comments with.
             if self.check_mode and self.options.get("report"):
