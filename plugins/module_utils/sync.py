@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from ansible_collections.coconut.entra.plugins.module_utils.diff import plan_changes, render_diff
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 from ansible_collections.coconut.entra.plugins.module_utils.reconcile import (check_match, is_synced, normalise, parse_archive_threshold, staff_object_id,
-                                                                        user_groups_named)
+                                                                              user_groups_named)
 from ansible_collections.coconut.entra.plugins.module_utils.roles import ROLE_NAMES
 from ansible_collections.coconut.entra.plugins.module_utils.safe_text import shown
 
