@@ -36,4 +36,4 @@ def test_the_sync_and_the_planner_refuse_the_same_values_with_the_same_message(v
 
 
 def test_every_value_the_sync_accepts_gives_an_allowance():
-    assert [archive_allowance(validated(value), 80) for value, _ in GOOD] == [5, 5, 7, 0, 8, 10]
+    assert [archive_allowance(validated(value), 80) for value, _parsed in GOOD] == [5, 5, 7, 0, 8, 10]

@@ -65,7 +65,11 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(tmp_path, monk
 def test_the_delta_file_store_leaves_no_temporary_file_when_its_write_fails(tmp_path, monkeypatch):
     path = tmp_path / "delta.json"
     path.write_text(json.dumps({"version": 1}))
-    monkeypatch.setattr(files.os, "replace", lambda *a: (_ for _ in ()).throw(OSError(5, "I/O error")))
+
+    def broken(*args):
+        raise OSError(5, "I/O error")
+
+    monkeypatch.setattr(files.os, "replace", broken)
     with pytest.raises(CoconutEntraError, match="could not be written to .*delta.json"):
         delta.FileStore(str(path)).save({"version": 2})
     monkeypatch.undo()

@@ -41,7 +41,7 @@ class RecordingClient:
 
     def bulk_create(self, attrs, send_invite=False):
         self.sent.extend(attrs)
-        return [{"staff": {"id": str(n)}} for n, _ in enumerate(attrs)]
+        return [{"staff": {"id": str(n)}} for n in range(len(attrs))]
 
 
 def test_apply_sends_each_create_with_the_mark_of_its_own_object_id():
