@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 
 import yaml
 
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.parsing.vault import AnsibleVaultError, is_encrypted, parse_vaulttext_envelope
 from ansible.plugins.action import ActionBase
+
+from ansible_collections.coconut.entra.plugins.module_utils.files import write_atomically
 
 VAULT_TAG = "!vault"
 
@@ -141,7 +142,7 @@ class ActionModule(ActionBase):
         b_out = to_bytes(new_text)
         if whole_file is not None:
             b_out = self._encrypt(new_text, *whole_file)
-        self._replace(path, b_out, mode, stat)
+        write_atomically(path, b_out, mode, owner=(stat.st_uid, stat.st_gid))
         return result
 
     def _plain(self, value):
@@ -202,33 +203,3 @@ class ActionModule(ActionBase):
         for key, value in values.items():
             if not isinstance(reread, dict) or self._plain(reread.get(key)) != value:
                 raise CredentialsFileError(f"rewriting {key} did not give back the new value; the file was left unchanged")
-
-    @staticmethod
-    def _replace(path, b_data, mode, stat):
-        directory = os.path.dirname(os.path.abspath(path))
-        fd, tmp_path = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-        try:
-            os.fchmod(fd, mode)
-            try:
-                os.fchown(fd, stat.st_uid, stat.st_gid)
-            except PermissionError:
-                pass  # not root: the file becomes ours, which is who could write it anyway
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(b_data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp_path, path)
-        except BaseException:
-            if os.path.exists(tmp_path):
-                os.unlink(tmp_path)
-            raise
-        try:
-            dir_fd = os.open(directory, os.O_RDONLY)
-        except OSError:
-            return
-        try:
-            os.fsync(dir_fd)
-        except OSError:
-            pass
-        finally:
-            os.close(dir_fd)

@@ -14,11 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.coconut.entra.plugins.module_utils.coconut import BULK_LIMIT
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
-from ansible_collections.coconut.entra.plugins.module_utils.reconcile import normalise
+from ansible_collections.coconut.entra.plugins.module_utils.http import ServiceUnreachable
+from ansible_collections.coconut.entra.plugins.module_utils.reconcile import integration_mark, normalise
 from ansible_collections.coconut.entra.plugins.module_utils.safe_text import from_server, shown
 
 NEW_GROUP = "new:"
-SOURCE = "entra_id"
 
 
 def _chunks(items, size):
@@ -107,7 +107,7 @@ def _error_text(error):
 
 def _fail_fast(exc):
     """A revoked token or an unreachable service fails every item alike: stop, with that one message."""
-    return exc.details.get("status") == 401 or exc.msg.startswith(("cannot reach", "TLS certificate verification"))
+    return exc.details.get("status") == 401 or isinstance(exc, ServiceUnreachable)
 
 
 def apply_plan(client, plan, *, send_invite=False, concurrency=4):
@@ -139,7 +139,7 @@ def apply_plan(client, plan, *, send_invite=False, concurrency=4):
     creates = []
     for item in plan.get("create") or []:
         attrs = _substitute(item.get("fields") or {}, group_ids)
-        attrs["integration"] = {"source": SOURCE, "object_id": item["object_id"]}
+        attrs["integration"] = integration_mark(item["object_id"])  # whatever the plan's fields say: Coconut's 409 convergence keys on it
         creates.append((item, attrs))
     conflicts = []
     for chunk, results in _run_chunks(_chunks(creates, BULK_LIMIT), lambda c: client.bulk_create([attrs for _item, attrs in c], send_invite=send_invite),

@@ -25,10 +25,10 @@ import hashlib
 import hmac
 import json
 import os
-import tempfile
 from urllib.parse import urlsplit
 
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
+from ansible_collections.coconut.entra.plugins.module_utils.files import write_atomically
 
 STATE_VERSION = 1
 IN_COCONUT = "coconut"
@@ -157,13 +157,8 @@ class FileStore:
             raise CoconutEntraError(f"cannot read the delta state {self.path}: {exc}; delete it to start again with a full run") from None
 
     def save(self, state):
-        directory = os.path.dirname(self.path) or "."
         try:
-            os.makedirs(directory, exist_ok=True)
-            handle, tmp = tempfile.mkstemp(dir=directory, prefix=".delta-", suffix=".tmp")
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump(state, out, separators=(",", ":"))
-            os.replace(tmp, self.path)
+            write_atomically(self.path, json.dumps(state, separators=(",", ":")))
         except OSError as exc:
             raise CoconutEntraError(f"the sync was applied, but its delta state could not be written to {self.path}: {exc}; "
                                     "the next run will be a full one") from None

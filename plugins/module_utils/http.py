@@ -116,6 +116,13 @@ def _retry_after(value, cap):
     return min(max(seconds, 0.0), cap)
 
 
+class ServiceUnreachable(CoconutEntraError):
+    """The service cannot be reached, or its TLS certificate failed verification.
+
+    Every further request would fail alike, so a caller stops rather than trying item after item.
+    """
+
+
 class HttpClient:
     """Requests to one service (`service` names it in errors and stats: "Coconut", "Microsoft Graph", ...)."""
 
@@ -193,7 +200,7 @@ class HttpClient:
                 if transient and attempt < self.max_attempts and (idempotent or not_sent):
                     self._wait(self._backoff(attempt))
                     continue
-                raise CoconutEntraError(
+                raise ServiceUnreachable(
                     "cannot reach {} at {} while {}: {}{}; check the URL / network".format(
                         self.service, _origin(url), what, _reason(exc), f" (after {attempt} attempts)" if attempt > 1 else ""),
                     service=self.service, url=_origin(url), attempts=attempt) from None
@@ -241,8 +248,8 @@ class HttpClient:
             fix = f"check that ca_path ({self.ca_path}) holds the CA that signed {urlsplit(url).hostname}'s certificate"
         else:
             fix = f"if {urlsplit(url).hostname} uses a private CA, set ca_path to that CA's bundle (PEM)"
-        return CoconutEntraError(f"TLS certificate verification of {self.service} at {_origin(url)} failed while {what}: {_reason(exc)}; {fix}",
-                                 service=self.service, url=_origin(url))
+        return ServiceUnreachable(f"TLS certificate verification of {self.service} at {_origin(url)} failed while {what}: {_reason(exc)}; {fix}",
+                                  service=self.service, url=_origin(url))
 
     def close(self):
         self.session.close()

@@ -16,7 +16,7 @@ from fractions import Fraction
 
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 
-SOURCE = "entra_id"
+SOURCE = "entra_id"  # the integration mark's source: Coconut shows such staff as synced from Entra ID
 MATCH_RULES = ("object_id", "name_and_email", "display_name")
 POSSIBLE_DUPLICATE_ACTIONS = ("report", "create")
 # Fields holding ids or codes: Coconut may hand them back as numbers, the inventory as strings.
@@ -53,6 +53,11 @@ def is_synced(staff):
     """Added through the Entra integration (the green check in Coconut's Users tab)."""
     integration = staff.get("integration")
     return isinstance(integration, dict) and integration.get("source") == SOURCE
+
+
+def integration_mark(object_id):
+    """The mark that makes a staff record synced with the Entra user `object_id`: the one place it is built."""
+    return {"source": SOURCE, "object_id": object_id}
 
 
 def staff_object_id(staff):
@@ -117,24 +122,30 @@ def check_match(match):
     return rules
 
 
+def parse_archive_threshold(value):
+    """coconut_archive_threshold as a count (an int: 5 or "5") or a percentage (the text "N%"): its one parser."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str):
+        count = _THRESHOLD_COUNT.match(value)
+        if count:
+            return int(count.group(1))
+        if _THRESHOLD_PERCENT.match(value):
+            return value.strip()
+    raise CoconutEntraError("coconut_archive_threshold must be a count or a percentage such as \"10%%\"; got %r" % (value,))
+
+
 def archive_allowance(threshold, synced_active):
     """How many archives `threshold` (a count, or "N%" of `synced_active`) allows.
 
     A percentage allows floor(N% x synced_active), and at least 1 when N > 0 (so 10% of 5 staff still lets one leave).
     """
-    if isinstance(threshold, int) and not isinstance(threshold, bool) and threshold >= 0:
+    threshold = parse_archive_threshold(threshold)
+    if isinstance(threshold, int):
         return threshold
-    if isinstance(threshold, str):
-        count = _THRESHOLD_COUNT.match(threshold)
-        if count:
-            return int(count.group(1))
-        percent = _THRESHOLD_PERCENT.match(threshold)
-        if percent:
-            share = Fraction(percent.group(1))
-            allowed = int(share * synced_active // 100)
-            return max(allowed, 1) if share > 0 else allowed
-    raise CoconutEntraError("coconut_archive_threshold must be a count (such as 5) or a percentage of synced active staff "
-                            f"(such as \"10%\"); got {threshold!r}")
+    share = Fraction(_THRESHOLD_PERCENT.match(threshold).group(1))
+    allowed = int(share * synced_active // 100)
+    return max(allowed, 1) if share > 0 else allowed
 
 
 def _copy(value):
@@ -375,7 +386,7 @@ def _plan(desired, staff, match, possible_duplicates, archive_threshold, force_a
             if possible_duplicates != "create":
                 continue
         fields = {name: _copy(value) for name, value in user.fields.items()}
-        fields["integration"] = {"source": SOURCE, "object_id": user.object_id}
+        fields["integration"] = integration_mark(user.object_id)
         result["create"].append({"object_id": user.object_id, "display_name": user.display_name, "fields": fields})
 
     in_scope = {entry[0] for entry in users} | skipped_keys
@@ -450,7 +461,7 @@ def _update(user, member, rule, synced):
     adopt = not synced
     if adopt:
         before["integration"] = _copy(member.get("integration"))
-        after["integration"] = {"source": SOURCE, "object_id": user.object_id}
+        after["integration"] = integration_mark(user.object_id)
     restore = not _is_active(member)
     if restore:
         before["status"] = member.get("status")

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import re
-import tempfile
 import traceback
 from pathlib import Path
 
@@ -34,7 +32,8 @@ except ImportError:
 
 from ansible_collections.coconut.entra.plugins.module_utils.diff import plan_changes, user_group_label
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
-from ansible_collections.coconut.entra.plugins.module_utils.reconcile import apply_to_records
+from ansible_collections.coconut.entra.plugins.module_utils.files import write_atomically
+from ansible_collections.coconut.entra.plugins.module_utils.reconcile import apply_to_records, is_synced
 from ansible_collections.coconut.entra.plugins.module_utils.safe_text import shown
 from ansible_collections.coconut.entra.plugins.module_utils.staff_view import duplicate_sets, full_name, role_label, staff_row
 
@@ -250,7 +249,7 @@ def format_value(value, field=None):
     if isinstance(value, list):
         return ", ".join(format_value(item) for item in value)
     if isinstance(value, dict):
-        if value.get("source") == "entra_id":
+        if is_synced({"integration": value}):
             return "✓ synced"
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     text = str(value)
@@ -410,29 +409,14 @@ def report_paths(path):
     return {"html": str(html), "json": str(html.with_suffix(".json")), "markdown": str(html.with_suffix(".md"))}
 
 
-def _write_atomically(path, text):
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
-        os.chmod(temporary, 0o600)  # staff names and emails: for the user who ran the sync only, whatever the umask
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-
-
 def write_report(path, data):
     """Write the HTML page, the JSON and the Markdown summary atomically (mode 0600); return their paths."""
     paths = report_paths(path)
     html = render_html(data)
     try:
-        _write_atomically(paths["json"], json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-        _write_atomically(paths["markdown"], render_markdown(data))
-        _write_atomically(paths["html"], html)
+        write_atomically(paths["json"], json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        write_atomically(paths["markdown"], render_markdown(data))
+        write_atomically(paths["html"], html)
     except OSError as error:
         raise CoconutEntraError(f"could not write the sync report to {path}: {error}") from error
     return paths

@@ -8,9 +8,7 @@ Pure: staff records in (the shape of docs/architecture.md), plain dicts out.
 from __future__ import annotations
 
 from ansible_collections.coconut.entra.plugins.module_utils.reconcile import is_synced, normalise
-
-# Coconut's published role codes (5-15) and the two modelled ones (20, 30).
-ROLE_NAMES = {5: "Contact Centre", 10: "Staff", 13: "Staff Plus", 15: "Staff Advanced", 20: "Manager", 30: "Admin"}
+from ansible_collections.coconut.entra.plugins.module_utils.roles import ROLE_NAMES
 
 ROW_FIELDS = ("id", "first_name", "last_name", "email", "job_title", "role", "status", "locations", "user_group_id")
 

@@ -9,23 +9,22 @@ fails before anything is read or written.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from contextlib import contextmanager
 
 from ansible_collections.coconut.entra.plugins.module_utils.diff import plan_changes, render_diff
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
-from ansible_collections.coconut.entra.plugins.module_utils.reconcile import check_match, is_synced, normalise, staff_object_id, user_groups_named
+from ansible_collections.coconut.entra.plugins.module_utils.reconcile import (check_match, is_synced, normalise, parse_archive_threshold, staff_object_id,
+                                                                              user_groups_named)
+from ansible_collections.coconut.entra.plugins.module_utils.roles import ROLE_NAMES
 from ansible_collections.coconut.entra.plugins.module_utils.safe_text import shown
-from ansible_collections.coconut.entra.plugins.module_utils.staff_view import ROLE_NAMES
 
 GROUP_KEYS = ("group", "user_group", "role", "locations")
 # The most entries a list in the module result holds (changes, conflicts, ..., applied.*); the plan itself is
 # returned only up to this many changes. Counts are always exact; the report lists everything.
 RESULT_CAP = 1000
 WARNINGS_CAP = 50
-_THRESHOLD = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 
 
 def parse_groups(groups):
@@ -86,18 +85,31 @@ def _capped(items, name, truncated):
     return items[:RESULT_CAP]
 
 
-def check_threshold(value):
-    """Accept a count (int or digit string) or a percentage string such as "10%"."""
-    if isinstance(value, bool):
-        raise CoconutEntraError("coconut_archive_threshold must be a count or a percentage such as \"10%%\"; got %r" % value)
-    if isinstance(value, int) and value >= 0:
-        return value
-    if isinstance(value, str):
-        if value.strip().isdigit():
-            return int(value)
-        if _THRESHOLD.match(value):
-            return value.strip()
-    raise CoconutEntraError("coconut_archive_threshold must be a count or a percentage such as \"10%%\"; got %r" % (value,))
+def ci_gates(plan, counts):
+    """What each CI gate fails with for this plan, or None where it passes: the gates' one home.
+
+    The module raises these (fail_on_conflicts, fail_on_drift); sync.yml's check-mode tasks fail with them after the
+    diff has been shown, since Ansible prints no diff for a failed task.
+    """
+    from ansible_collections.coconut.entra.plugins.module_utils.reconcile import plan_is_empty
+
+    gates = {"conflicts": None, "drift": None}
+    if plan["conflicts"] or plan["possible_duplicates"]:
+        gates["conflicts"] = ("%d conflict(s) and %d possible duplicate(s) need a decision (coconut_fail_on_conflicts is true); "
+                              "nothing was written" % (len(plan["conflicts"]), len(plan["possible_duplicates"])))
+    if not plan_is_empty(plan):
+        gates["drift"] = ("drift: Coconut differs from Entra (%s); run sync.yml without --check to apply"
+                          % ", ".join("%d %s" % (counts.get(k, 0), k) for k in ("create", "update", "restore", "archive") if counts.get(k)))
+    return gates
+
+
+def tripped_gate(gates, options, check_mode):
+    """The message of the gate the module's own options make fail, or None: conflicts first, drift only in check mode."""
+    if options.get("fail_on_conflicts") and gates["conflicts"]:
+        return gates["conflicts"]
+    if check_mode and options.get("fail_on_drift"):
+        return gates["drift"]
+    return None
 
 
 def _seconds(options, name, default):
@@ -134,7 +146,7 @@ class Sync:
         opts = self.options
         self.groups = parse_groups(opts["groups"])
         self.mapping = Mapping(opts.get("mapping") or {})
-        self.threshold = check_threshold(opts.get("archive_threshold", "10%"))
+        self.threshold = parse_archive_threshold(opts.get("archive_threshold", "10%"))
         # The planner's own check, here so that a bad order fails before anything is read.
         self.match = check_match(opts.get("match") or ["object_id", "name_and_email", "display_name"])
         self.store = None
@@ -496,13 +508,8 @@ class Sync:
             result["plan"] = plan
         if truncated:
             result["truncated"] = truncated
-        gate = None
-        if self.options.get("fail_on_conflicts") and (plan["conflicts"] or plan["possible_duplicates"]):
-            gate = ("%d conflict(s) and %d possible duplicate(s) need a decision (coconut_fail_on_conflicts is true); "
-                    "nothing was written" % (len(plan["conflicts"]), len(plan["possible_duplicates"])))
-        elif self.check_mode and self.options.get("fail_on_drift") and not empty:
-            gate = ("drift: Coconut differs from Entra (%s); run sync.yml without --check to apply"
-                    % ", ".join("%d %s" % (counts.get(k, 0), k) for k in ("create", "update", "restore", "archive") if counts.get(k)))
+        result["ci_gates"] = ci_gates(plan, counts)
+        gate = tripped_gate(result["ci_gates"], self.options, self.check_mode)
         if gate:
             # A CI gate that fails still leaves the plan behind: the report is the artifact CI keeps and comments with.
             if self.check_mode and self.options.get("report"):

@@ -99,6 +99,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.coconut.entra.plugins.module_utils.common import coconut_argument_spec, coconut_client_from_params, entra_argument_spec
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 from ansible_collections.coconut.entra.plugins.module_utils.reconcile import normalise
+from ansible_collections.coconut.entra.plugins.module_utils.roles import ROLE_CODES
 from ansible_collections.coconut.entra.plugins.module_utils.runner import run_guarded
 from ansible_collections.coconut.entra.plugins.module_utils.staff_view import staff_row
 
@@ -142,7 +143,7 @@ def main():
         last_name=dict(type="str"),
         job_title=dict(type="str"),
         language=dict(type="str"),
-        role=dict(type="int", choices=[5, 10, 13, 15, 20, 30]),
+        role=dict(type="int", choices=list(ROLE_CODES)),
         locations=dict(type="list", elements="str"),
         user_group_id=dict(type="str"),
         send_invite=dict(type="bool", default=False),

@@ -264,6 +264,14 @@ applied:
   description: What the real run wrote (staff ids per action).
   returned: when changes were applied
   type: dict
+ci_gates:
+  description:
+    - What each CI gate fails with for this plan, or V(null) where it passes; O(fail_on_conflicts) and O(fail_on_drift)
+      fail with these messages, and so do the check-mode gate tasks of the collection's C(sync.yml).
+    - C(conflicts) is set when there are conflicts or possible duplicates; C(drift) when the plan is not empty.
+  returned: when the plan was made
+  type: dict
+  sample: {conflicts: null, drift: "drift: Coconut differs from Entra (1 create); run sync.yml without --check to apply"}
 report:
   description: Paths of the written report files.
   returned: when O(report) is set

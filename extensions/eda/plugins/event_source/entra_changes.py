@@ -57,7 +57,6 @@ import json
 import logging
 import os
 import sys
-import tempfile
 
 LOG = logging.getLogger("coconut.entra.entra_changes")
 STATE_VERSION = 1
@@ -93,6 +92,7 @@ from ansible_collections.coconut.entra.plugins.module_utils import delta  # noqa
 from ansible_collections.coconut.entra.plugins.module_utils.common import entra_client_from_params  # noqa: E402
 from ansible_collections.coconut.entra.plugins.module_utils.entra import DeltaExpired  # noqa: E402
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError  # noqa: E402
+from ansible_collections.coconut.entra.plugins.module_utils.files import write_atomically  # noqa: E402
 from ansible_collections.coconut.entra.plugins.module_utils.mapping import Mapping  # noqa: E402
 from ansible_collections.coconut.entra.plugins.module_utils.sync import parse_groups  # noqa: E402
 
@@ -158,17 +158,7 @@ class EntraChanges:
         state = {"version": STATE_VERSION, "groups": self.group_ids, "select": sorted(self.select), "links": self.links,
                  "users_link": self.users_link, "members": {gid: sorted(ids) for gid, ids in self.members.items()},
                  "saved_at": _now()}
-        directory = os.path.dirname(self.path) or "."
-        os.makedirs(directory, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(dir=directory, prefix=".entra-events-", suffix=".tmp")  # mode 0600
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump(state, out, separators=(",", ":"))
-            os.replace(tmp, self.path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        write_atomically(self.path, json.dumps(state, separators=(",", ":")))  # mode 0600
 
     # ---- Graph -------------------------------------------------------------------------------------
 

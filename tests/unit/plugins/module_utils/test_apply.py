@@ -10,6 +10,7 @@ import pytest
 from ansible_collections.coconut.entra.plugins.module_utils.apply import apply_plan
 from ansible_collections.coconut.entra.plugins.module_utils.coconut import CoconutClient
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
+from ansible_collections.coconut.entra.plugins.module_utils.http import ServiceUnreachable
 
 TOKEN = "coconut-apply-token-value"
 
@@ -168,3 +169,42 @@ def test_a_throttled_chunk_is_retried_and_nothing_is_created_twice(sandbox):
     assert len(sandbox.state()["coconut"]["users"]) == 200
     posts = [r for r in writes(sandbox) if re.search("users$", r["path"])]
     assert sorted(r["status"] for r in posts) == [200, 200, 503]
+
+
+class FailingClient:
+    """Answers every bulk write with `error`, counting the calls: what apply does next is decided by the error's type."""
+
+    def __init__(self, error):
+        self.error = error
+        self.stats = {"requests": 0}
+        self.calls = 0
+
+    def list_user_groups(self):
+        return []
+
+    def bulk_create(self, attrs, send_invite=False):
+        self.calls += 1
+        raise self.error
+
+    bulk_update = bulk_create
+
+
+@pytest.mark.parametrize("error", [
+    ServiceUnreachable("Coconut is down (any wording)", service="Coconut"),
+    CoconutEntraError("Coconut answered 401 unauthorized while creating staff", status=401),
+], ids=["unreachable", "revoked-token"])
+def test_an_unreachable_service_or_a_revoked_token_stops_before_the_archives(error):
+    client = FailingClient(error)
+    with pytest.raises(CoconutEntraError) as raised:
+        apply_plan(client, plan(create=[create(n) for n in range(250)], archive=[{"id": "7", "display_name": "Old"}]), concurrency=1)
+    assert client.calls == 3  # the 3 create chunks already in flight; the archive chunk is never sent
+    assert raised.value.msg == error.msg  # that one message, not a list of 251 alike failures
+    assert raised.value.details["failed"] == [] and raised.value.details["applied"]["created"] == []
+
+
+def test_a_message_that_merely_reads_like_unreachable_does_not_stop_the_apply():
+    client = FailingClient(CoconutEntraError("cannot reach the location named in the record", status=422))
+    with pytest.raises(CoconutEntraError) as raised:
+        apply_plan(client, plan(create=[create(n) for n in range(250)], archive=[{"id": "7", "display_name": "Old"}]), concurrency=1)
+    assert client.calls == 4  # 3 create chunks and the archive chunk: every item was tried
+    assert len(raised.value.details["failed"]) == 251

@@ -10,7 +10,7 @@ import trustme
 from test_client_stub import Stub
 
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
-from ansible_collections.coconut.entra.plugins.module_utils.http import HttpClient, _retry_after
+from ansible_collections.coconut.entra.plugins.module_utils.http import HttpClient, ServiceUnreachable, _retry_after
 
 
 @pytest.fixture
@@ -202,3 +202,17 @@ def test_non_json_error_body_is_summarised(stub):
     stub.default = (500, {"Content-Type": "text/html"}, b"<html>Bad gateway page</html>")
     with pytest.raises(CoconutEntraError, match="Coconut answered 500 while GET /api/v2/users: <html>Bad gateway page</html>"):
         client(stub).request("GET", "users")
+
+
+def test_a_failed_tls_check_or_a_refused_connection_is_service_unreachable_and_an_answer_is_not(stub):
+    with pytest.raises(ServiceUnreachable):
+        client(stub, ca_path=None).request("GET", "users")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(ServiceUnreachable):
+        HttpClient("Coconut", f"https://127.0.0.1:{port}/api/v2", sleep=lambda s: None, max_attempts=1).request("GET", "users")
+    stub.default = (503, {}, {"errors": [{"code": "unavailable"}]})
+    with pytest.raises(CoconutEntraError) as answered:
+        client(stub).request("GET", "users")
+    assert not isinstance(answered.value, ServiceUnreachable) and answered.value.details["status"] == 503
