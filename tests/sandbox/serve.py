@@ -1186,6 +1186,12 @@ class CoconutRequest:
         for name in required:
             if (creating or name in attributes) and not (isinstance(attributes.get(name), str) and attributes[name].strip()):
                 raise ItemError(422, "required", f"'{name}' is required and must be a non-empty string.", f"{pointer}/attributes/{name}", name)
+        # Attributes that refer to records are integers, as the real API keeps them: a numeric string is
+        # taken the way a typical API validates an integer (stored as the number), anything else is 422.
+        for name in ("role", "user_group_id"):
+            value = attributes.get(name)
+            if isinstance(value, str) and value.strip().isdigit():
+                attributes[name] = int(value)
         checks = {
             "email": lambda v: EMAIL_RE.match(v) is not None,
             "username": lambda v: v is None or isinstance(v, str),
@@ -1195,7 +1201,8 @@ class CoconutRequest:
             "role": lambda v: isinstance(v, int) and not isinstance(v, bool) and v in COCONUT_ROLES,
             "status": lambda v: v in ("active", "archived"),
             "locations": lambda v: isinstance(v, list) and all(any(loc.get("external_id") == x for loc in sb.coconut["locations"]) for x in v),
-            "user_group_id": lambda v: v is None or any(str(g["id"]) == str(v) for g in sb.coconut["user_groups"]),
+            "user_group_id": lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool)
+                                                     and any(str(g["id"]) == str(v) for g in sb.coconut["user_groups"])),
             "integration": lambda v: v is None or (isinstance(v, dict) and set(v) <= {"source", "object_id"}
                                                    and v.get("source") == "entra_id" and isinstance(v.get("object_id"), str) and v["object_id"]),
         }

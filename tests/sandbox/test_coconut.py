@@ -215,3 +215,30 @@ def test_api_tokens_are_listed_without_values_created_and_revoked(coconut):
 def test_unknown_route_is_404_json_api(coconut):
     response = coconut.coconut("/api/v2/appointments")
     assert response.status_code == 404 and errors(response)[0]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("sent, stored", [(1, 1), ("1", 1), (" 1 ", 1)])
+def test_user_group_id_and_role_are_stored_and_answered_as_integers(coconut, sent, stored):
+    """Attributes that refer to records are integers, as the real API holds them: a numeric string is taken as its number."""
+    created = coconut.coconut(USERS, method="POST", json=new_user(user_group_id=sent, role=str(13) if isinstance(sent, str) else 13))
+    assert created.status_code == 201
+    attributes = created.json()["data"]["attributes"]
+    assert attributes["user_group_id"] == stored and type(attributes["user_group_id"]) is int
+    assert attributes["role"] == 13 and type(attributes["role"]) is int
+    patched = coconut.coconut(USERS + "/102", method="PATCH", json={"data": {"type": "users", "id": "102", "attributes": {"user_group_id": sent}}})
+    assert type(patched.json()["data"]["attributes"]["user_group_id"]) is int
+    listed = coconut.coconut(USERS + "?filter[email]=nia.long@bank.example").json()["data"][0]["attributes"]
+    assert type(listed["user_group_id"]) is int and type(listed["role"]) is int
+
+
+@pytest.mark.parametrize("attributes, pointer", [
+    ({"user_group_id": "Tellers"}, "/data/attributes/user_group_id"),
+    ({"user_group_id": True}, "/data/attributes/user_group_id"),
+    ({"user_group_id": 1.0}, "/data/attributes/user_group_id"),
+    ({"user_group_id": 7}, "/data/attributes/user_group_id"),
+    ({"role": "staff"}, "/data/attributes/role"),
+    ({"role": "10.0"}, "/data/attributes/role"),
+])
+def test_non_integer_references_are_422(coconut, attributes, pointer):
+    response = coconut.coconut(USERS, method="POST", json=new_user(**attributes))
+    assert response.status_code == 422 and errors(response)[0]["source"]["pointer"] == pointer
