@@ -89,6 +89,7 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 JSONAPI = "application/vnd.api+json"
 GRAPH_JSON = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
 MAX_DELTA_TOKENS = 64
+PAGE_CACHE_MAX = 2048  # encoded list pages kept at once; more than 100,000 users in pages of 500 and members in pages of 999
 
 
 def now_utc():
@@ -267,6 +268,10 @@ class Sandbox:
         self.delta_tokens = collections.OrderedDict()
         self.delta_pages = collections.OrderedDict()
         self.secret_created = {}
+        # Encoded list pages, answered again until the state changes: serving a page must cost the
+        # sandbox far less than parsing it costs the client, or the sandbox sets a benchmark's wall time.
+        self.page_cache = {}
+        self.token_claims = {}  # verified Graph access tokens: a page served again skips the JWT check's cost
         self.load(scenario)
 
     # -- loading and dumping ---------------------------------------------------------------
@@ -307,6 +312,7 @@ class Sandbox:
         self.groups_by_id = {g["id"]: g for g in groups}
         self.user_properties = USER_KNOWN_PROPERTIES.union(*(u.keys() for u in users)) if users else USER_KNOWN_PROPERTIES
         self.member_cache = {}
+        self.changed()
 
     def set_coconut(self, coconut):
         coconut = dict(coconut)
@@ -334,6 +340,7 @@ class Sandbox:
         self.next_staff_id = max(max(users, default=100) + 1, next_id)
         self.staff_version = 0
         self.staff_list_cache = {}
+        self.changed()
         self.object_ids = {}
         for user in users.values():
             oid = (user.get("integration") or {}).get("object_id")
@@ -554,6 +561,10 @@ class Sandbox:
         parts = [unquote(p) for p in path[len("/v1.0/"):].rstrip("/").split("/")]
         ctx = GraphRequest(self, claims, method, path, query, raw_query, body, headers.get("Prefer") or "")
         head = parts[0]
+        if method == "GET" and head in ("groups", "users") and "delta" not in parts:
+            # Paged lists: the same URL under the same roles and Prefer answers the same bytes until a change.
+            key = ("graph", path, raw_query, tuple(sorted(map(str, claims.get("roles") or []))), headers.get("Prefer") or "")
+            return self.cached_page(key, lambda: ctx.groups(parts[1:]) if head == "groups" else ctx.users(parts[1:]))
         if method != "GET" and not (head.startswith("applications") and method == "POST"):
             raise graph_error(405, "Request_BadRequest", f"Method {method} is not allowed here.")
         if head == "groups":
@@ -568,6 +579,9 @@ class Sandbox:
         scheme, _unused, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise graph_error(401, "InvalidAuthenticationToken", "Access token is empty.")
+        known = self.token_claims.get(token)
+        if known is not None and known["exp"] > time.time():
+            return known  # verified before, unexpired, and nothing has changed since (changed() forgets)
         try:
             claims = jwt.decode(token, self.token_key, algorithms=["HS256"], options={"verify_aud": False, "require": ["exp"]})
         except jwt.ExpiredSignatureError:
@@ -576,6 +590,9 @@ class Sandbox:
             raise graph_error(401, "InvalidAuthenticationToken", "IDX14100: JWT is not well formed, or its signature is invalid.") from None
         if claims.get("tid") != self.entra["tenant_id"]:
             raise graph_error(401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience or tenant.")
+        if len(self.token_claims) >= PAGE_CACHE_MAX:
+            self.token_claims.clear()
+        self.token_claims[token] = claims
         return claims
 
     def members_of(self, group_id, transitive, users_only):
@@ -626,6 +643,9 @@ class Sandbox:
                   "integrations": api.integrations, "api-tokens": api.api_tokens}
         if resource not in routes or len(rest) > 1:
             raise coconut_error(404, "not_found", f"No route {method} {path}.")
+        if method == "GET" and resource == "users" and not rest:
+            key = ("coconut", path, tuple(sorted((k, tuple(v)) for k, v in query.items())))
+            return self.cached_page(key, lambda: api.users(None))
         return routes[resource](rest[0] if rest else None)
 
     def coconut_token(self, authorization):
@@ -665,6 +685,29 @@ class Sandbox:
             self.next_staff_id = max(self.next_staff_id, user["id"] + 1)
         self.staff[user["id"]] = user
         self.staff_version += 1
+        self.changed()
+
+    def changed(self):
+        """Forget every encoded page: called by whatever changes state (writes, loads, control calls)."""
+        with self.lock:
+            self.page_cache.clear()
+            self.token_claims.clear()
+
+    def cached_page(self, key, build):
+        """A GET list page's reply: its encoded bytes while the state is unchanged, else built (and kept if 200)."""
+        with self.lock:
+            kept = self.page_cache.get(key)
+            if kept is not None:
+                status, data, headers, content_type = kept
+                return Reply(status, data, dict(headers), content_type)
+            reply = build()
+            if reply.status == 200 and reply.body is not None:
+                data = reply.body if isinstance(reply.body, bytes) else dumps(reply.body)
+                if len(self.page_cache) >= PAGE_CACHE_MAX:
+                    self.page_cache.clear()
+                self.page_cache[key] = (reply.status, data, dict(reply.headers), reply.content_type)
+                reply = Reply(reply.status, data, dict(reply.headers), reply.content_type)
+            return reply
 
 
 class GraphRequest:
@@ -1441,6 +1484,8 @@ class Handler(BaseHTTPRequestHandler):
             reply = Reply(fault.status, body, headers=fault.headers)
         else:
             reply = self.run(lambda: self.route(method, raw), service)
+            if method not in ("GET", "HEAD"):
+                sandbox.changed()  # whatever a write touched, no kept page outlives it
         data = self.encode(reply)
         # the sandbox's own time, so benchmarks can tell it from the client's
         reply.headers = {**reply.headers, "Server-Timing": f"app;dur={(time.perf_counter() - started) * 1000:.2f}"}

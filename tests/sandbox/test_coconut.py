@@ -242,3 +242,20 @@ def test_user_group_id_and_role_are_stored_and_answered_as_integers(coconut, sen
 def test_non_integer_references_are_422(coconut, attributes, pointer):
     response = coconut.coconut(USERS, method="POST", json=new_user(**attributes))
     assert response.status_code == 422 and errors(response)[0]["source"]["pointer"] == pointer
+
+
+def test_a_list_page_served_again_shows_every_change_since(coconut):
+    """List pages are kept encoded until the state changes: a write, a bulk write or a control edit shows at once."""
+    page = USERS + "?page=1&limit=5"
+
+    def titles():
+        return [u["attributes"]["job_title"] for u in coconut.coconut(page).json()["data"]]
+
+    assert titles() == titles() == [None] * 5
+    coconut.coconut(USERS + "/102", method="PATCH", json={"data": {"type": "users", "id": "102", "attributes": {"job_title": "Teller"}}})
+    assert titles() == [None, "Teller", None, None, None]
+    coconut.coconut(USERS, method="PATCH", bulk=True, json={"data": [{"type": "users", "id": "103", "attributes": {"job_title": "Advisor"}}]})
+    assert titles() == [None, "Teller", "Advisor", None, None]
+    coconut.sandbox.patch_coconut({"users": {"update": [{"id": 104, "job_title": "Manager"}]}})
+    assert titles() == [None, "Teller", "Advisor", "Manager", None]
+    assert coconut.coconut(page, token="old-token").status_code == 401, "a kept page never skips the token check"
