@@ -688,7 +688,8 @@ class Sandbox:
         self.changed()
 
     def changed(self):
-        """Forget every encoded page: called by whatever changes state (writes, loads, control calls)."""
+        """Forget every encoded page: called wherever what a kept page shows can change (staff writes, loads,
+        control edits). Sign-ins, tokens, user groups, the integration record and apps change no kept page."""
         with self.lock:
             self.page_cache.clear()
             self.token_claims.clear()
@@ -1484,8 +1485,6 @@ class Handler(BaseHTTPRequestHandler):
             reply = Reply(fault.status, body, headers=fault.headers)
         else:
             reply = self.run(lambda: self.route(method, raw), service)
-            if method not in ("GET", "HEAD"):
-                sandbox.changed()  # whatever a write touched, no kept page outlives it
         data = self.encode(reply)
         # the sandbox's own time, so benchmarks can tell it from the client's
         reply.headers = {**reply.headers, "Server-Timing": f"app;dur={(time.perf_counter() - started) * 1000:.2f}"}
