@@ -71,7 +71,7 @@ def test_apply_reaches_the_desired_state(site, tmp_path):
     ada = staff["101"]
     assert ada["first_name"] == "Ada", "an adopted ' ADA' takes Entra's exact value"
     assert ada["integration"] == {"source": "entra_id", "object_id": branch.oid("ada")}
-    assert ada["user_group_id"] == groups["Tellers"] and type(ada["user_group_id"]) is int, "the missing staff group was created and assigned"
+    assert ada["user_group_id"] == groups["Tellers"] and isinstance(ada["user_group_id"], int), "the missing staff group was created and assigned"
 
     grace = staff["102"]
     assert grace["integration"]["object_id"] == branch.oid("grace"), "rule B adopted by display name"
@@ -81,7 +81,7 @@ def test_apply_reaches_the_desired_state(site, tmp_path):
     katherine = staff["104"]
     assert katherine["status"] == "active", "synced staff archived by hand but still in scope are restored"
     assert katherine["role"] == 13 and sorted(katherine["locations"]) == ["MAIN", "MALL"]
-    assert katherine["user_group_id"] == groups["Advisors"] and type(katherine["user_group_id"]) is int
+    assert katherine["user_group_id"] == groups["Advisors"] and isinstance(katherine["user_group_id"], int)
 
     linus = [s for s in staff.values() if (s.get("integration") or {}).get("object_id") == branch.oid("linus")]
     assert len(linus) == 1, "created exactly once"

@@ -223,12 +223,12 @@ def test_user_group_id_and_role_are_stored_and_answered_as_integers(coconut, sen
     created = coconut.coconut(USERS, method="POST", json=new_user(user_group_id=sent, role=str(13) if isinstance(sent, str) else 13))
     assert created.status_code == 201
     attributes = created.json()["data"]["attributes"]
-    assert attributes["user_group_id"] == stored and type(attributes["user_group_id"]) is int
-    assert attributes["role"] == 13 and type(attributes["role"]) is int
+    assert attributes["user_group_id"] == stored and isinstance(attributes["user_group_id"], int)
+    assert attributes["role"] == 13 and isinstance(attributes["role"], int)
     patched = coconut.coconut(USERS + "/102", method="PATCH", json={"data": {"type": "users", "id": "102", "attributes": {"user_group_id": sent}}})
-    assert type(patched.json()["data"]["attributes"]["user_group_id"]) is int
+    assert isinstance(patched.json()["data"]["attributes"]["user_group_id"], int)
     listed = coconut.coconut(USERS + "?filter[email]=nia.long@bank.example").json()["data"][0]["attributes"]
-    assert type(listed["user_group_id"]) is int and type(listed["role"]) is int
+    assert isinstance(listed["user_group_id"], int) and isinstance(listed["role"], int)
 
 
 @pytest.mark.parametrize("attributes, pointer", [

@@ -270,4 +270,4 @@ def test_references_are_sent_as_integers(sandbox, monkeypatch):
     client.bulk_create([new_staff(2, "oid-2", user_group_id="1", role=10)])
     client.bulk_update([(created["id"], {"user_group_id": "1", "role": "15"})])
     references = [(name, attrs[name]) for attrs in sent for name in ("role", "user_group_id") if name in attrs]
-    assert len(references) == 7 and all(type(value) is int for _name, value in references), references
+    assert len(references) == 7 and all(isinstance(value, int) for _name, value in references), references
