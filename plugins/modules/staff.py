@@ -58,7 +58,7 @@ options:
     type: list
     elements: str
   user_group_id:
-    description: The id of the staff group.
+    description: The id of the staff group (digits); sent to Coconut as an integer, as its API types it.
     type: str
   send_invite:
     description: Send a Coconut account invite when creating.

@@ -98,8 +98,9 @@ def scenario(size, synced, seed=42):
 
 
 class Run:
-    def __init__(self, wall, rc, result, requests, controller_rss_mb, output):
+    def __init__(self, wall, rc, result, requests, controller_rss_mb, output, cpu=None):
         self.wall = wall
+        self.cpu = cpu  # user + system seconds of ansible-playbook and every process it waited for
         self.rc = rc
         self.result = result
         self.requests = requests
@@ -126,7 +127,7 @@ def ansible_env(workdir):
 
 
 def timed_playbook(playbook, workdir, vars_file=None, extra=None):
-    """(wall seconds, rc, the sync task's result, controller peak RSS MB, output)."""
+    """(wall seconds, rc, the sync task's result, controller peak RSS MB, output, CPU seconds of the whole process tree)."""
     record = Path(tempfile.mkstemp(dir=workdir, suffix=".jsonl")[1])
     cmd = [str(VENV_BIN / "ansible-playbook"), str(playbook)]
     if vars_file:
@@ -146,15 +147,15 @@ def timed_playbook(playbook, workdir, vars_file=None, extra=None):
     proc.returncode = os.waitstatus_to_exitcode(status)
     results = [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
     sync = next((r["result"] for r in results if "Reconcile staff" in r["task"]), None)
-    return wall, proc.returncode, sync, usage.ru_maxrss / 1024, out.read_text(errors="replace")
+    return wall, proc.returncode, sync, usage.ru_maxrss / 1024, out.read_text(errors="replace"), usage.ru_utime + usage.ru_stime
 
 
 def sync_run(sandbox, workdir, **extra):
     sandbox.clear_requests()
     variables = {"entra_groups": [sandbox.group_id]}
     variables.update(extra)
-    wall, rc, result, rss, output = timed_playbook(ROOT / "playbooks" / "sync.yml", workdir, sandbox.vars_file, variables)
-    run = Run(wall, rc, result, sandbox.requests(), rss, output)
+    wall, rc, result, rss, output, cpu = timed_playbook(ROOT / "playbooks" / "sync.yml", workdir, sandbox.vars_file, variables)
+    run = Run(wall, rc, result, sandbox.requests(), rss, output, cpu)
     if rc != 0:
         raise SystemExit(f"sync.yml failed (rc {rc}):\n{output[-4000:]}")
     return run
@@ -165,7 +166,87 @@ def ansible_baseline(workdir, runs):
     playbook.write_text(yaml.safe_dump([{"name": "Baseline", "hosts": "localhost", "connection": "local", "gather_facts": False,
                                          "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
                                          "tasks": [{"name": "Nothing", "ansible.builtin.ping": {}}]}]))
-    return statistics.median(timed_playbook(playbook, workdir)[0] for _run in range(runs))
+    runs = [timed_playbook(playbook, workdir) for _run in range(runs)]
+    return {"wall": statistics.median(r[0] for r in runs), "cpu": statistics.median(r[5] for r in runs)}
+
+
+def reference_read(sandbox, runs):
+    """A minimal client's no-op read, in a fresh interpreter: {"wall", "cpu", "requests", "equal"} (medians of `runs`)."""
+    code = REFERENCE_CLIENT.format(vars=str(sandbox.vars_file), group=sandbox.group_id, page_graph=PAGE_GRAPH,
+                                   page_coconut=PAGE_COCONUT, concurrency=COCONUT_CONCURRENCY)
+    done = []
+    for _run in range(runs):
+        sandbox.clear_requests()
+        started = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        out, err = proc.communicate(timeout=3600)
+        wall = time.perf_counter() - started
+        if proc.returncode != 0:
+            raise SystemExit(f"reference client failed:\n{err.decode(errors='replace')[-3000:]}")
+        result = json.loads(out.decode().strip().splitlines()[-1])
+        requests = sandbox.requests()
+        done.append({"wall": wall, "cpu": result["cpu"], "equal": result["equal"], "members": result["members"], "staff": result["staff"],
+                     "requests": {s: sum(1 for r in requests if r["service"] == s) for s in ("login", "graph", "coconut")}})
+    return {"wall": statistics.median(d["wall"] for d in done), "cpu": statistics.median(d["cpu"] for d in done),
+            "requests": done[-1]["requests"], "equal": done[-1]["equal"], "members": done[-1]["members"], "staff": done[-1]["staff"]}
+
+
+# The reference: plain requests + json, the sync's reads (Graph members in sequential pages of 999 with the sync's
+# $select; Coconut staff in pages of 500, 8 at a time; the two side by side), then a dict comparison. Its CPU is
+# the interpreter's own (time.process_time at exit, imports included), as the sync's is measured whole.
+REFERENCE_CLIENT = r'''
+import json, threading, time
+from concurrent.futures import ThreadPoolExecutor
+import requests, yaml
+
+v = yaml.safe_load(open({vars!r}))
+def session():
+    s = requests.Session()
+    s.trust_env = False
+    s.verify = v["ca_path"]
+    return s
+token = session().post(v["entra_authority_host"] + "/" + v["entra_tenant_id"] + "/oauth2/v2.0/token",
+                       data={{"grant_type": "client_credentials", "client_id": v["entra_client_id"],
+                             "client_secret": v["entra_client_secret"], "scope": v["entra_graph_url"] + "/.default"}}).json()["access_token"]
+graph, coconut = {{}}, {{}}
+
+def read_graph():
+    s = session()
+    s.headers["Authorization"] = "Bearer " + token
+    url = v["entra_graph_url"] + "/v1.0/groups/{group}/members/microsoft.graph.user"
+    params = {{"$top": "{page_graph}", "$select": "id,displayName,accountEnabled,givenName,surname,mail,userPrincipalName,jobTitle"}}
+    while url:
+        page = json.loads(s.get(url, params=params).content)
+        for user in page["value"]:
+            graph[user["id"]] = (user.get("givenName"), user.get("surname"), user.get("mail"), user.get("jobTitle"),
+                                 "active" if user.get("accountEnabled") else "archived")
+        url, params = page.get("@odata.nextLink"), None
+
+local = threading.local()
+def coconut_page(number):
+    if not hasattr(local, "s"):
+        local.s = session()
+        local.s.headers["Authorization"] = "Bearer " + v["coconut_api_token"]
+    return json.loads(local.s.get(v["coconut_url"] + "/api/v2/users", params={{"page": number, "limit": {page_coconut}}}).content)
+
+def read_coconut():
+    first = coconut_page(1)
+    pages = [first]
+    with ThreadPoolExecutor({concurrency}) as pool:
+        pages += list(pool.map(coconut_page, range(2, first["meta"]["pagination"]["total_pages"] + 1)))
+    for page in pages:
+        for item in page["data"]:
+            a = item["attributes"]
+            oid = (a.get("integration") or {{}}).get("object_id")
+            coconut[oid] = (a.get("first_name"), a.get("last_name"), a.get("email"), a.get("job_title"), a.get("status"))
+
+threads = [threading.Thread(target=read_graph), threading.Thread(target=read_coconut)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(json.dumps({{"cpu": time.process_time(), "equal": graph == coconut, "members": len(graph), "staff": len(coconut)}}))
+'''
 
 
 def start_case(scene, workdir, latency_ms, name):
@@ -202,6 +283,7 @@ def row(case, runs, floor_requests, floor_s, notes=""):
         "case": case,
         "wall": statistics.median(walls),
         "walls": walls,
+        "cpu": statistics.median(r.cpu for r in runs),
         "requests": {s: last.count(s) for s in ("login", "graph", "coconut")},
         "writes": last.count("coconut", writes=True) + last.count("graph", writes=True),
         "floor_requests": floor_requests,
@@ -218,10 +300,12 @@ def case_noop(size, latency, runs, workdir):
     sandbox = start_case(scenario(size, synced=True), workdir, latency, "noop")
     try:
         done = [sync_run(sandbox, workdir) for _run in range(runs)]
+        reference = reference_read(sandbox, runs)
+        assert reference["equal"] and reference["members"] == size, reference
     finally:
         sandbox.stop()
     requests, seconds = floor(latency / 1000, graph_members=size, coconut_records=size)
-    return row(f"no-op, {size:,} members", done, requests, seconds)
+    return dict(row(f"no-op, {size:,} members", done, requests, seconds), reference=reference)
 
 
 def case_initial(size, latency, runs, workdir):
@@ -229,6 +313,7 @@ def case_initial(size, latency, runs, workdir):
     sandbox = start_case(scene, workdir, latency, "initial")
     done = []
     try:
+        reference = reference_read(sandbox, runs)  # the reads of an empty site: every member, one empty staff page
         for _run in range(runs):
             sandbox.put_state(scene)
             done.append(sync_run(sandbox, workdir))
@@ -236,7 +321,8 @@ def case_initial(size, latency, runs, workdir):
     finally:
         sandbox.stop()
     requests, seconds = floor(latency / 1000, graph_members=size, coconut_records=0, bulk_writes=math.ceil(size / BULK))
-    return row(f"initial, {size:,} into empty", done, requests, seconds)
+    writes_floor = math.ceil(math.ceil(size / BULK) / BULK_CONCURRENCY) * latency / 1000
+    return dict(row(f"initial, {size:,} into empty", done, requests, seconds), reference=reference, writes_floor=writes_floor)
 
 
 def case_delta(size, latency, runs, workdir):
@@ -376,6 +462,32 @@ def fmt_requests(requests):
     return " / ".join(str(requests.get(s, 0)) for s in ("login", "graph", "coconut"))
 
 
+def ratio_table(rows, baseline):
+    """The issue's targets, each a ratio of figures from this run."""
+    lines = ["| case | measure | sync | against | ratio | target |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        ref = r.get("reference")
+        rss = "-" if r["rss"] is None else f"{r['rss']:.0f} MB"
+        if r["case"].startswith("no-op"):
+            lines.append(f"| {r['case']} | CPU minus Ansible's start-up vs reference client CPU | {r['cpu'] - baseline['cpu']:.2f} s"
+                         f" | {ref['cpu']:.2f} s | {(r['cpu'] - baseline['cpu']) / ref['cpu']:.2f}x | <= 1.3x |")
+            lines.append(f"| {r['case']} | wall vs reference wall + one-task playbook | {r['wall']:.2f} s"
+                         f" | {ref['wall']:.2f} + {baseline['wall']:.2f} s | {r['wall'] / (ref['wall'] + baseline['wall']):.2f}x | <= 1.2x |")
+            lines.append(f"| {r['case']} | module peak RSS | {rss} | | | <= 150 MB |")
+        elif r["case"].startswith("initial"):
+            against = ref["wall"] + r["writes_floor"]
+            lines.append(f"| {r['case']} | wall vs reference reads + bulk-write floor | {r['wall']:.2f} s"
+                         f" | {ref['wall']:.2f} + {r['writes_floor']:.2f} s | {r['wall'] / against:.2f}x | <= 1.5x |")
+        elif r["case"].startswith("delta"):
+            against = baseline["wall"] + r["floor"]
+            lines.append(f"| {r['case']} | wall vs one-task playbook + round trips | {r['wall']:.2f} s"
+                         f" | {baseline['wall']:.2f} + {r['floor']:.2f} s | {r['wall'] / against:.2f}x | <= 1.2x |")
+        if ref:
+            lines.append(f"| {r['case']} | reference client: requests login / graph / coconut, dicts equal | {fmt_requests(ref['requests'])}"
+                         f" | | | {ref['equal']} |")
+    return "\n".join(lines)
+
+
 def table(rows, sdk, latency, baseline):
     lines = ["| case | wall s (median) | requests login / graph / coconut | floor requests | writes | module peak RSS MB | "
              "floor s | ratio to floor |",
@@ -386,7 +498,10 @@ def table(rows, sdk, latency, baseline):
             fmt_requests(r["floor_requests"]), r["writes"], "-" if r["rss"] is None else f"{r['rss']:.0f}",
             r["floor"], r["wall"] / r["floor"]))
     lines.append("")
-    lines.append(f"Latency {latency} ms per response. Ansible's fixed cost (a one-task playbook): {baseline:.2f} s.")
+    lines.append(f"Latency {latency} ms per response. Ansible's fixed cost (a one-task playbook): {baseline['wall']:.2f} s wall,"
+                 f" {baseline['cpu']:.2f} s CPU.")
+    lines.append("")
+    lines.append(ratio_table(rows, baseline))
     if sdk:
         noop = next((r for r in rows if r["case"].startswith("no-op")), None)
         lines.append("")

@@ -66,12 +66,12 @@ def test_apply_reaches_the_desired_state(site, tmp_path):
     result = sync(site, tmp_path)
     assert result.rc == 0, result.output
     staff = staff_by_id(site)
-    groups = {g["name"]: str(g["id"]) for g in site.state()["coconut"]["user_groups"]}
+    groups = {g["name"]: g["id"] for g in site.state()["coconut"]["user_groups"]}
 
     ada = staff["101"]
     assert ada["first_name"] == "Ada", "an adopted ' ADA' takes Entra's exact value"
     assert ada["integration"] == {"source": "entra_id", "object_id": branch.oid("ada")}
-    assert str(ada["user_group_id"]) == groups["Tellers"], "the missing staff group was created and assigned"
+    assert ada["user_group_id"] == groups["Tellers"] and isinstance(ada["user_group_id"], int), "the missing staff group was created and assigned"
 
     grace = staff["102"]
     assert grace["integration"]["object_id"] == branch.oid("grace"), "rule B adopted by display name"
@@ -81,7 +81,7 @@ def test_apply_reaches_the_desired_state(site, tmp_path):
     katherine = staff["104"]
     assert katherine["status"] == "active", "synced staff archived by hand but still in scope are restored"
     assert katherine["role"] == 13 and sorted(katherine["locations"]) == ["MAIN", "MALL"]
-    assert str(katherine["user_group_id"]) == groups["Advisors"]
+    assert katherine["user_group_id"] == groups["Advisors"] and isinstance(katherine["user_group_id"], int)
 
     linus = [s for s in staff.values() if (s.get("integration") or {}).get("object_id") == branch.oid("linus")]
     assert len(linus) == 1, "created exactly once"

@@ -134,7 +134,7 @@ def test_a_staff_group_named_in_another_case_is_the_same_group(site):
     assert outcome.ok, outcome
     assert [g["name"] for g in site.state()["coconut"]["user_groups"]] == ["Tellers"]
     [staff] = synced_staff(site).values()
-    assert str(staff["user_group_id"]) == "31"
+    assert staff["user_group_id"] == 31
 
 
 # --- defect 8 -----------------------------------------------------------------------------------------

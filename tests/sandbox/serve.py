@@ -89,6 +89,7 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 JSONAPI = "application/vnd.api+json"
 GRAPH_JSON = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
 MAX_DELTA_TOKENS = 64
+PAGE_CACHE_MAX = 2048  # encoded list pages kept at once; more than 100,000 users in pages of 500 and members in pages of 999
 
 
 def now_utc():
@@ -267,6 +268,10 @@ class Sandbox:
         self.delta_tokens = collections.OrderedDict()
         self.delta_pages = collections.OrderedDict()
         self.secret_created = {}
+        # Encoded list pages, answered again until the state changes: serving a page must cost the
+        # sandbox far less than parsing it costs the client, or the sandbox sets a benchmark's wall time.
+        self.page_cache = {}
+        self.token_claims = {}  # verified Graph access tokens: a page served again skips the JWT check's cost
         self.load(scenario)
 
     # -- loading and dumping ---------------------------------------------------------------
@@ -307,6 +312,7 @@ class Sandbox:
         self.groups_by_id = {g["id"]: g for g in groups}
         self.user_properties = USER_KNOWN_PROPERTIES.union(*(u.keys() for u in users)) if users else USER_KNOWN_PROPERTIES
         self.member_cache = {}
+        self.changed()
 
     def set_coconut(self, coconut):
         coconut = dict(coconut)
@@ -334,6 +340,7 @@ class Sandbox:
         self.next_staff_id = max(max(users, default=100) + 1, next_id)
         self.staff_version = 0
         self.staff_list_cache = {}
+        self.changed()
         self.object_ids = {}
         for user in users.values():
             oid = (user.get("integration") or {}).get("object_id")
@@ -554,6 +561,10 @@ class Sandbox:
         parts = [unquote(p) for p in path[len("/v1.0/"):].rstrip("/").split("/")]
         ctx = GraphRequest(self, claims, method, path, query, raw_query, body, headers.get("Prefer") or "")
         head = parts[0]
+        if method == "GET" and head in ("groups", "users") and "delta" not in parts:
+            # Paged lists: the same URL under the same roles and Prefer answers the same bytes until a change.
+            key = ("graph", path, raw_query, tuple(sorted(map(str, claims.get("roles") or []))), headers.get("Prefer") or "")
+            return self.cached_page(key, lambda: ctx.groups(parts[1:]) if head == "groups" else ctx.users(parts[1:]))
         if method != "GET" and not (head.startswith("applications") and method == "POST"):
             raise graph_error(405, "Request_BadRequest", f"Method {method} is not allowed here.")
         if head == "groups":
@@ -568,6 +579,9 @@ class Sandbox:
         scheme, _unused, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise graph_error(401, "InvalidAuthenticationToken", "Access token is empty.")
+        known = self.token_claims.get(token)
+        if known is not None and known["exp"] > time.time():
+            return known  # verified before, unexpired, and nothing has changed since (changed() forgets)
         try:
             claims = jwt.decode(token, self.token_key, algorithms=["HS256"], options={"verify_aud": False, "require": ["exp"]})
         except jwt.ExpiredSignatureError:
@@ -576,6 +590,9 @@ class Sandbox:
             raise graph_error(401, "InvalidAuthenticationToken", "IDX14100: JWT is not well formed, or its signature is invalid.") from None
         if claims.get("tid") != self.entra["tenant_id"]:
             raise graph_error(401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience or tenant.")
+        if len(self.token_claims) >= PAGE_CACHE_MAX:
+            self.token_claims.clear()
+        self.token_claims[token] = claims
         return claims
 
     def members_of(self, group_id, transitive, users_only):
@@ -626,6 +643,9 @@ class Sandbox:
                   "integrations": api.integrations, "api-tokens": api.api_tokens}
         if resource not in routes or len(rest) > 1:
             raise coconut_error(404, "not_found", f"No route {method} {path}.")
+        if method == "GET" and resource == "users" and not rest:
+            key = ("coconut", path, tuple(sorted((k, tuple(v)) for k, v in query.items())))
+            return self.cached_page(key, lambda: api.users(None))
         return routes[resource](rest[0] if rest else None)
 
     def coconut_token(self, authorization):
@@ -665,6 +685,30 @@ class Sandbox:
             self.next_staff_id = max(self.next_staff_id, user["id"] + 1)
         self.staff[user["id"]] = user
         self.staff_version += 1
+        self.changed()
+
+    def changed(self):
+        """Forget every encoded page: called wherever what a kept page shows can change (staff writes, loads,
+        control edits). Sign-ins, tokens, user groups, the integration record and apps change no kept page."""
+        with self.lock:
+            self.page_cache.clear()
+            self.token_claims.clear()
+
+    def cached_page(self, key, build):
+        """A GET list page's reply: its encoded bytes while the state is unchanged, else built (and kept if 200)."""
+        with self.lock:
+            kept = self.page_cache.get(key)
+            if kept is not None:
+                status, data, headers, content_type = kept
+                return Reply(status, data, dict(headers), content_type)
+            reply = build()
+            if reply.status == 200 and reply.body is not None:
+                data = reply.body if isinstance(reply.body, bytes) else dumps(reply.body)
+                if len(self.page_cache) >= PAGE_CACHE_MAX:
+                    self.page_cache.clear()
+                self.page_cache[key] = (reply.status, data, dict(reply.headers), reply.content_type)
+                reply = Reply(reply.status, data, dict(reply.headers), reply.content_type)
+            return reply
 
 
 class GraphRequest:
@@ -1186,6 +1230,12 @@ class CoconutRequest:
         for name in required:
             if (creating or name in attributes) and not (isinstance(attributes.get(name), str) and attributes[name].strip()):
                 raise ItemError(422, "required", f"'{name}' is required and must be a non-empty string.", f"{pointer}/attributes/{name}", name)
+        # Attributes that refer to records are integers, as the real API keeps them: a numeric string is
+        # taken the way a typical API validates an integer (stored as the number), anything else is 422.
+        for name in ("role", "user_group_id"):
+            value = attributes.get(name)
+            if isinstance(value, str) and value.strip().isdigit():
+                attributes[name] = int(value)
         checks = {
             "email": lambda v: EMAIL_RE.match(v) is not None,
             "username": lambda v: v is None or isinstance(v, str),
@@ -1195,7 +1245,8 @@ class CoconutRequest:
             "role": lambda v: isinstance(v, int) and not isinstance(v, bool) and v in COCONUT_ROLES,
             "status": lambda v: v in ("active", "archived"),
             "locations": lambda v: isinstance(v, list) and all(any(loc.get("external_id") == x for loc in sb.coconut["locations"]) for x in v),
-            "user_group_id": lambda v: v is None or any(str(g["id"]) == str(v) for g in sb.coconut["user_groups"]),
+            "user_group_id": lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool)
+                                                     and any(str(g["id"]) == str(v) for g in sb.coconut["user_groups"])),
             "integration": lambda v: v is None or (isinstance(v, dict) and set(v) <= {"source", "object_id"}
                                                    and v.get("source") == "entra_id" and isinstance(v.get("object_id"), str) and v["object_id"]),
         }

@@ -215,3 +215,47 @@ def test_api_tokens_are_listed_without_values_created_and_revoked(coconut):
 def test_unknown_route_is_404_json_api(coconut):
     response = coconut.coconut("/api/v2/appointments")
     assert response.status_code == 404 and errors(response)[0]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("sent, stored", [(1, 1), ("1", 1), (" 1 ", 1)])
+def test_user_group_id_and_role_are_stored_and_answered_as_integers(coconut, sent, stored):
+    """Attributes that refer to records are integers, as the real API holds them: a numeric string is taken as its number."""
+    created = coconut.coconut(USERS, method="POST", json=new_user(user_group_id=sent, role=str(13) if isinstance(sent, str) else 13))
+    assert created.status_code == 201
+    attributes = created.json()["data"]["attributes"]
+    assert attributes["user_group_id"] == stored and isinstance(attributes["user_group_id"], int)
+    assert attributes["role"] == 13 and isinstance(attributes["role"], int)
+    patched = coconut.coconut(USERS + "/102", method="PATCH", json={"data": {"type": "users", "id": "102", "attributes": {"user_group_id": sent}}})
+    assert isinstance(patched.json()["data"]["attributes"]["user_group_id"], int)
+    listed = coconut.coconut(USERS + "?filter[email]=nia.long@bank.example").json()["data"][0]["attributes"]
+    assert isinstance(listed["user_group_id"], int) and isinstance(listed["role"], int)
+
+
+@pytest.mark.parametrize("attributes, pointer", [
+    ({"user_group_id": "Tellers"}, "/data/attributes/user_group_id"),
+    ({"user_group_id": True}, "/data/attributes/user_group_id"),
+    ({"user_group_id": 1.0}, "/data/attributes/user_group_id"),
+    ({"user_group_id": 7}, "/data/attributes/user_group_id"),
+    ({"role": "staff"}, "/data/attributes/role"),
+    ({"role": "10.0"}, "/data/attributes/role"),
+])
+def test_non_integer_references_are_422(coconut, attributes, pointer):
+    response = coconut.coconut(USERS, method="POST", json=new_user(**attributes))
+    assert response.status_code == 422 and errors(response)[0]["source"]["pointer"] == pointer
+
+
+def test_a_list_page_served_again_shows_every_change_since(coconut):
+    """List pages are kept encoded until the state changes: a write, a bulk write or a control edit shows at once."""
+    page = USERS + "?page=1&limit=5"
+
+    def titles():
+        return [u["attributes"]["job_title"] for u in coconut.coconut(page).json()["data"]]
+
+    assert titles() == titles() == [None] * 5
+    coconut.coconut(USERS + "/102", method="PATCH", json={"data": {"type": "users", "id": "102", "attributes": {"job_title": "Teller"}}})
+    assert titles() == [None, "Teller", None, None, None]
+    coconut.coconut(USERS, method="PATCH", bulk=True, json={"data": [{"type": "users", "id": "103", "attributes": {"job_title": "Advisor"}}]})
+    assert titles() == [None, "Teller", "Advisor", None, None]
+    coconut.sandbox.patch_coconut({"users": {"update": [{"id": 104, "job_title": "Manager"}]}})
+    assert titles() == [None, "Teller", "Advisor", "Manager", None]
+    assert coconut.coconut(page, token="old-token").status_code == 401, "a kept page never skips the token check"

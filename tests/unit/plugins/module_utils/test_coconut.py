@@ -251,3 +251,23 @@ def test_stats_count_requests_by_method(sandbox):
     client.list_staff()
     client.update_staff("101", {"job_title": "x"})
     assert client.stats["requests"] == 2 and client.stats["by_method"] == {"GET": 1, "PATCH": 1}
+
+
+def test_references_are_sent_as_integers(sandbox, monkeypatch):
+    """The client keeps ids as strings (JSON:API ids are); role and user_group_id go out as the integers the API holds."""
+    client = coconut(sandbox)
+    sent, original = [], client._request
+
+    def recording(*args, **kwargs):
+        if kwargs.get("document") is not None:
+            data = kwargs["document"]["data"]
+            sent.extend(item["attributes"] for item in (data if isinstance(data, list) else [data]))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(client, "_request", recording)
+    created = client.create_staff(new_staff(1, "oid-1", user_group_id="1", role="13"))
+    client.update_staff(created["id"], {"user_group_id": "1"})
+    client.bulk_create([new_staff(2, "oid-2", user_group_id="1", role=10)])
+    client.bulk_update([(created["id"], {"user_group_id": "1", "role": "15"})])
+    references = [(name, attrs[name]) for attrs in sent for name in ("role", "user_group_id") if name in attrs]
+    assert len(references) == 7 and all(isinstance(value, int) for _name, value in references), references
