@@ -135,7 +135,10 @@ class Soak:
         self.out(line + "failed (%s); rerun %s" % (reason[:70], "ok " + self.summary(rerun) if rerun.rc == 0 else "FAILED"))
 
     def sync(self, sandbox, label):
-        variables = {"entra_groups": [team.GROUP], "coconut_archive_threshold": "50%", "http_timeout": HTTP_TIMEOUT}
+        # The soak checks convergence under churn and faults, not the archive threshold (tested on its own): its first
+        # sync archives the scenario's leavers on top of the first churn's removals, which at 12 members could pass 50%
+        # of 5 synced staff (seed 1005061803) and fail every run of it. Any archive the churn makes is allowed.
+        variables = {"entra_groups": [team.GROUP], "coconut_archive_threshold": "100%", "http_timeout": HTTP_TIMEOUT}
         run = run_playbook("sync.yml", self.workdir, vars_files=[self.vars_file], extra=variables)
         self.counts["runs"] += 1
         state = sandbox.state()
