@@ -9,7 +9,7 @@ keeps there, such as the last sync, which a re-connect leaves alone).
 from __future__ import annotations
 
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
-from ansible_collections.coconut.entra.plugins.module_utils.rotation import format_datetime, utcnow
+from ansible_collections.coconut.entra.plugins.module_utils.times import format_datetime, utcnow
 
 # The attributes connect owns; a record that agrees on these is already connected.
 OWNED = ("status", "tenant_id", "client_id", "groups")

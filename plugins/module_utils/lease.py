@@ -27,6 +27,7 @@ import time
 import uuid
 
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
+from ansible_collections.coconut.entra.plugins.module_utils.times import format_datetime, parse_datetime, utcnow
 
 LEASE_KEY = "lease"
 EPOCH_KEY = "lease_epoch"  # counts the takes of the lease: a plan made before a take is stale
@@ -37,20 +38,12 @@ SETTLE_SECONDS = 1.0
 POLL_SECONDS = 2.0
 
 
-def utcnow():
-    return datetime.datetime.now(datetime.timezone.utc)  # noqa: UP017 - managed hosts may run Python < 3.11
-
-
-def _iso(moment):
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def _parse(text):
+    """A lease's time, or None when it is not one (a garbled lease counts as not held)."""
     try:
-        moment = datetime.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
+        return parse_datetime(text)
+    except (TypeError, ValueError):
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)  # noqa: UP017
 
 
 def describe(lease):
@@ -83,7 +76,7 @@ class SiteLease:
         self.settle = settle
         self.poll = poll
         self.holder = uuid.uuid4().hex
-        self.started_at = _iso(utcnow())
+        self.started_at = format_datetime(utcnow())
         self.held = False
         self.lost = None
         self.stale = False
@@ -95,7 +88,7 @@ class SiteLease:
 
     def _mine(self):
         return {"holder": self.holder, "host": socket.gethostname(), "pid": os.getpid(), "started_at": self.started_at,
-                "expires_at": _iso(utcnow() + datetime.timedelta(seconds=self.ttl))}
+                "expires_at": format_datetime(utcnow() + datetime.timedelta(seconds=self.ttl))}
 
     def observe(self):
         """Before the run reads: note the lease epoch and whether someone holds the lease (one read, no write)."""

@@ -17,37 +17,12 @@ import time
 
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 from ansible_collections.coconut.entra.plugins.module_utils.entra import SYNC_PERMISSIONS
+from ansible_collections.coconut.entra.plugins.module_utils.times import parse_datetime, utcnow
 
 DEFAULT_WAIT_TIMEOUT = 120
 EXPIRY_WARNING_DAYS = 30
 # Entra answers a secret it has not replicated yet exactly as a wrong one (AADSTS7000215).
 NOT_YET_ACCEPTED = ("AADSTS7000215",)
-
-
-# datetime.timezone.utc, not datetime.UTC: ansible-core 2.16 and 2.17 run modules on Python 3.10, which lacks it.
-UTC = datetime.timezone.utc
-
-
-def utcnow():
-    return datetime.datetime.now(UTC)
-
-
-def parse_datetime(value):
-    """A Graph date-time ('2027-05-01T00:00:00Z', with or without fractions) as an aware datetime, or None."""
-    if not value:
-        return None
-    text = str(value).strip().replace("Z", "+00:00")
-    if "." in text:  # Graph sends 7 fractional digits; fromisoformat accepts at most 6 before 3.11 patch levels
-        head, _dot, rest = text.partition(".")
-        digits = "".join(c for c in rest if c.isdigit())
-        zone = rest[len(digits):]
-        text = "{}.{}{}".format(head, digits[:6].ljust(6, "0"), zone)
-    parsed = datetime.datetime.fromisoformat(text)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def format_datetime(value):
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def end_of_lifetime(lifetime_days, now=None):

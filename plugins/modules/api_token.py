@@ -103,7 +103,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.coconut.entra.plugins.module_utils.common import coconut_argument_spec, coconut_client_from_params, entra_argument_spec
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
-from ansible_collections.coconut.entra.plugins.module_utils.rotation import add_coconut_token, format_datetime, utcnow
+from ansible_collections.coconut.entra.plugins.module_utils.rotation import add_coconut_token
+from ansible_collections.coconut.entra.plugins.module_utils.times import format_datetime, utcnow
 from ansible_collections.coconut.entra.plugins.module_utils.runner import run_guarded
 
 

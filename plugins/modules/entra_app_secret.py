@@ -216,10 +216,9 @@ from ansible_collections.coconut.entra.plugins.module_utils.rotation import (
     describe_secrets,
     end_of_lifetime,
     expiry_warnings,
-    format_datetime,
     identify_current_secret,
-    utcnow,
 )
+from ansible_collections.coconut.entra.plugins.module_utils.times import format_datetime, utcnow
 from ansible_collections.coconut.entra.plugins.module_utils.entra import PROVABLE_PERMISSIONS, SYNC_PERMISSIONS
 from ansible_collections.coconut.entra.plugins.module_utils.runner import run_guarded
 

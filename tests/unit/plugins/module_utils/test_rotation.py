@@ -6,7 +6,7 @@ import datetime
 
 import pytest
 
-from ansible_collections.coconut.entra.plugins.module_utils import rotation
+from ansible_collections.coconut.entra.plugins.module_utils import rotation, times
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 
 NOW = datetime.datetime(2026, 5, 1, tzinfo=datetime.UTC)
@@ -96,16 +96,16 @@ def test_secrets_expiring_within_30_days_are_warned_about():
 
 
 def test_graph_datetimes_with_seven_fraction_digits_parse():
-    assert rotation.parse_datetime("2026-11-01T10:00:00.1234567Z") == datetime.datetime(2026, 11, 1, 10, 0, 0, 123456, tzinfo=datetime.UTC)
+    assert times.parse_datetime("2026-11-01T10:00:00.1234567Z") == datetime.datetime(2026, 11, 1, 10, 0, 0, 123456, tzinfo=datetime.UTC)
 
 
 def test_the_date_helpers_work_on_python_3_10_which_has_no_datetime_utc(monkeypatch):
     # ansible-core 2.16 and 2.17 run modules on Python 3.10: datetime.UTC came in 3.11.
     monkeypatch.delattr(datetime, "UTC")
-    end = rotation.end_of_lifetime(180, now=rotation.parse_datetime("2026-05-01T00:00:00Z"))
-    assert rotation.format_datetime(end) == "2026-10-28T00:00:00Z"
-    assert rotation.parse_datetime("2026-05-01T00:00:00").utcoffset() == datetime.timedelta(0)
-    assert rotation.utcnow().utcoffset() == datetime.timedelta(0)
+    end = rotation.end_of_lifetime(180, now=times.parse_datetime("2026-05-01T00:00:00Z"))
+    assert times.format_datetime(end) == "2026-10-28T00:00:00Z"
+    assert times.parse_datetime("2026-05-01T00:00:00").utcoffset() == datetime.timedelta(0)
+    assert times.utcnow().utcoffset() == datetime.timedelta(0)
     assert rotation.describe_secrets([cred("k-old", "abc")], current_key_id="k-old")[0]["current"] is True
 
 
