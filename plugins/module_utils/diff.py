@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import json
 
+from ansible_collections.coconut.entra.plugins.module_utils.rules import ACTIONS
 from ansible_collections.coconut.entra.plugins.module_utils.safe_text import shown
 from ansible_collections.coconut.entra.plugins.module_utils.staff_view import role_label
 
-ACTIONS = ("create", "update", "archive")
 RULE_NAMES = {"name_and_email": "rule A: same first name, last name and email",
               "display_name": "rule B: \"first last\" equals the display name"}
 
@@ -104,7 +104,7 @@ def _staff_name(staff):
 
 
 def summary_line(counts):
-    parts = ["%d %s" % (counts.get(key, 0), key) for key in ("create", "update", "restore", "archive")]
+    parts = ["%d %s" % (counts.get(key, 0), key) for key in ACTIONS]
     extra = ["%d %s" % (counts.get(key, 0), label) for key, label in (
         ("conflict", "conflicts"), ("possible_duplicate", "possible duplicates"), ("skipped", "skipped"))
         if counts.get(key)]

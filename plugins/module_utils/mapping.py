@@ -17,6 +17,7 @@ import traceback
 
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 from ansible_collections.coconut.entra.plugins.module_utils.reconcile import DesiredStaff
+from ansible_collections.coconut.entra.plugins.module_utils.rules import INVALID_USER_CHOICES, INVALID_USERS_DEFAULT
 from ansible_collections.coconut.entra.plugins.module_utils.safe_text import shown
 
 try:
@@ -576,15 +577,15 @@ def _aliases(user):
     return aliases
 
 
-def map_users(mapping, users, invalid_users="fail", extras_for=None):
+def map_users(mapping, users, invalid_users=INVALID_USERS_DEFAULT, extras_for=None):
     """Map Entra users to DesiredStaff: (desired, invalid).
 
     `extras_for(user)` returns the per-group extras (role, locations, user_group_id) added to the fields.
     With invalid_users="fail", any invalid user raises one CoconutEntraError naming each user and field;
     with "skip", they are returned in `invalid` ({object_id, display_name, email?, errors}).
     """
-    if invalid_users not in ("fail", "skip"):
-        raise CoconutEntraError(f"coconut_invalid_users must be fail or skip; got {invalid_users!r}")
+    if invalid_users not in INVALID_USER_CHOICES:
+        raise CoconutEntraError(f"coconut_invalid_users must be {' or '.join(INVALID_USER_CHOICES)}; got {invalid_users!r}")
     desired = []
     invalid = []
     for user in users:

@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
+from ansible_collections.coconut.entra.plugins.module_utils.rules import MATCH_RULES, POSSIBLE_DUPLICATE_CHOICES, POSSIBLE_DUPLICATES_DEFAULT
 
 SOURCE = "entra_id"  # the integration mark's source: Coconut shows such staff as synced from Entra ID
-MATCH_RULES = ("object_id", "name_and_email", "display_name")
-POSSIBLE_DUPLICATE_ACTIONS = ("report", "create")
 # Fields holding ids or codes: Coconut may hand them back as numbers, the inventory as strings.
 _ID_FIELDS = frozenset(("role", "user_group_id"))
 _THRESHOLD_COUNT = re.compile(r"^\s*([0-9]+)\s*$")
@@ -249,7 +248,7 @@ def _preferred(staff, positions):
     return active or list(positions)
 
 
-def plan(desired, staff, *, match=MATCH_RULES, possible_duplicates="report", archive_threshold="10%", force_archive=False,
+def plan(desired, staff, *, match=MATCH_RULES, possible_duplicates=POSSIBLE_DUPLICATES_DEFAULT, archive_threshold="10%", force_archive=False,
          skipped=(), archive_unsynced_duplicates=False):
     """Compute the Plan that makes `staff` (Coconut) equal to `desired` (Entra, mapped). See docs/architecture.md.
 
@@ -269,8 +268,8 @@ def plan(desired, staff, *, match=MATCH_RULES, possible_duplicates="report", arc
 
 def _plan(desired, staff, match, possible_duplicates, archive_threshold, force_archive, skipped, archive_unsynced_duplicates):
     rules = check_match(match)
-    if possible_duplicates not in POSSIBLE_DUPLICATE_ACTIONS:
-        raise CoconutEntraError(f"coconut_possible_duplicates must be report or create; got {possible_duplicates!r}")
+    if possible_duplicates not in POSSIBLE_DUPLICATE_CHOICES:
+        raise CoconutEntraError(f"coconut_possible_duplicates must be {' or '.join(POSSIBLE_DUPLICATE_CHOICES)}; got {possible_duplicates!r}")
     staff = list(staff)
     index = _StaffIndex(staff)
     synced_active = sum(1 for pos, member in enumerate(staff) if index.synced[pos] and _is_active(member))

@@ -34,6 +34,7 @@ from ansible_collections.coconut.entra.plugins.module_utils.diff import plan_cha
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 from ansible_collections.coconut.entra.plugins.module_utils.files import write_atomically
 from ansible_collections.coconut.entra.plugins.module_utils.reconcile import apply_to_records, is_synced
+from ansible_collections.coconut.entra.plugins.module_utils.rules import ACTIONS
 from ansible_collections.coconut.entra.plugins.module_utils.safe_text import shown
 from ansible_collections.coconut.entra.plugins.module_utils.staff_view import duplicate_sets, full_name, role_label, staff_row
 
@@ -42,9 +43,8 @@ MARKDOWN_MAX_CHANGES = 20
 # An option whose name contains one of these never reaches a report, whatever its value.
 SECRET_WORDS = ("secret", "token", "key", "password", "certificate", "credential")
 
-ACTIONS = ("create", "update", "restore", "archive")
-COUNT_LABELS = (
-    ("create", "Created"), ("update", "Updated"), ("restore", "Restored"), ("archive", "Archived"),
+ACTION_LABELS = {"create": "Created", "update": "Updated", "restore": "Restored", "archive": "Archived"}
+COUNT_LABELS = tuple((action, ACTION_LABELS[action]) for action in ACTIONS) + (
     ("adopt", "Adopted"), ("unchanged", "Unchanged"), ("conflict", "Conflicts"),
     ("possible_duplicate", "Possible duplicates"), ("skipped", "Skipped"),
 )

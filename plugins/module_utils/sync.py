@@ -18,6 +18,7 @@ from ansible_collections.coconut.entra.plugins.module_utils.errors import Coconu
 from ansible_collections.coconut.entra.plugins.module_utils.reconcile import (check_match, is_synced, normalise, parse_archive_threshold, staff_object_id,
                                                                               user_groups_named)
 from ansible_collections.coconut.entra.plugins.module_utils.roles import ROLE_NAMES
+from ansible_collections.coconut.entra.plugins.module_utils.rules import ACTIONS, INVALID_USERS_DEFAULT, MATCH_RULES, POSSIBLE_DUPLICATES_DEFAULT
 from ansible_collections.coconut.entra.plugins.module_utils.safe_text import shown
 
 GROUP_KEYS = ("group", "user_group", "role", "locations")
@@ -99,7 +100,7 @@ def ci_gates(plan, counts):
                               "nothing was written" % (len(plan["conflicts"]), len(plan["possible_duplicates"])))
     if not plan_is_empty(plan):
         gates["drift"] = ("drift: Coconut differs from Entra (%s); run sync.yml without --check to apply"
-                          % ", ".join("%d %s" % (counts.get(k, 0), k) for k in ("create", "update", "restore", "archive") if counts.get(k)))
+                          % ", ".join("%d %s" % (counts.get(k, 0), k) for k in ACTIONS if counts.get(k)))
     return gates
 
 
@@ -148,7 +149,7 @@ class Sync:
         self.mapping = Mapping(opts.get("mapping") or {})
         self.threshold = parse_archive_threshold(opts.get("archive_threshold", "10%"))
         # The planner's own check, here so that a bad order fails before anything is read.
-        self.match = check_match(opts.get("match") or ["object_id", "name_and_email", "display_name"])
+        self.match = check_match(opts.get("match") or MATCH_RULES)
         self.store = None
         self.delta = None  # set by a delta read: what changed, and the scope after the change
         self.next_state = None
@@ -166,7 +167,8 @@ class Sync:
                     site=opts.get("coconut_url"), tenant=opts.get("entra_tenant_id"),
                     groups=[{k: g[k] for k in ("ref", "role", "locations", "user_group")} for g in self.groups],
                     mapping=self.mapping.expressions, select=self.mapping.graph_select, match=self.match,
-                    possible_duplicates=opts.get("possible_duplicates", "report"), invalid_users=opts.get("invalid_users", "fail"),
+                    possible_duplicates=opts.get("possible_duplicates", POSSIBLE_DUPLICATES_DEFAULT),
+                    invalid_users=opts.get("invalid_users", INVALID_USERS_DEFAULT),
                     archive_unsynced_duplicates=bool(opts.get("archive_unsynced_duplicates")))
 
     def read(self):
@@ -361,7 +363,7 @@ class Sync:
         for item in desired:
             for key, value in extras[self.first_group[item.object_id]].items():
                 item.fields[key] = list(value) if isinstance(value, list) else value
-        if invalid and self.options.get("invalid_users", "fail") == "fail":
+        if invalid and self.options.get("invalid_users", INVALID_USERS_DEFAULT) == "fail":
             raise unmappable_error(invalid)
         self.desired = self.first_group = None
         for item in invalid:
@@ -379,7 +381,7 @@ class Sync:
         self.result_plan = make_plan(
             desired, staff,
             match=self.match,
-            possible_duplicates=self.options.get("possible_duplicates", "report"),
+            possible_duplicates=self.options.get("possible_duplicates", POSSIBLE_DUPLICATES_DEFAULT),
             archive_threshold=self.threshold,
             force_archive=force_archive,
             skipped=invalid,
@@ -478,13 +480,13 @@ class Sync:
                 self.warn("possible duplicate: Entra user %s <%s> shares the email with Entra user(s) %s%s; %s (coconut_possible_duplicates: %s)" % (
                     item.get("display_name"), item.get("email"),
                     ", ".join("%s (%s)" % (u.get("display_name"), u.get("object_id")) for u in item["entra_users"]), held, verb,
-                    self.options.get("possible_duplicates", "report")))
+                    self.options.get("possible_duplicates", POSSIBLE_DUPLICATES_DEFAULT)))
                 continue
             self.warn("possible duplicate: Entra user %s <%s> matches no staff, but unsynced %s share%s the %s; %s "
                       "(coconut_possible_duplicates: %s)" % (
                           item.get("display_name"), item.get("email"), who(candidates),
                           "s" if len(candidates) == 1 else "", item.get("reason"), verb,
-                          self.options.get("possible_duplicates", "report")))
+                          self.options.get("possible_duplicates", POSSIBLE_DUPLICATES_DEFAULT)))
         if len(plan["conflicts"]) > WARNINGS_CAP or len(plan["possible_duplicates"]) > WARNINGS_CAP:
             self.warn("%d conflict(s) and %d possible duplicate(s) in all; only the first %d of each are shown here: set "
                       "coconut_sync_report for the full list" % (len(plan["conflicts"]), len(plan["possible_duplicates"]), WARNINGS_CAP))

@@ -289,6 +289,8 @@ from ansible_collections.coconut.entra.plugins.module_utils.common import (
     entra_client_from_params,
     entra_credential_rules,
 )
+from ansible_collections.coconut.entra.plugins.module_utils.rules import (INVALID_USER_CHOICES, INVALID_USERS_DEFAULT, MATCH_RULES,
+                                                                          POSSIBLE_DUPLICATE_CHOICES, POSSIBLE_DUPLICATES_DEFAULT)
 from ansible_collections.coconut.entra.plugins.module_utils.runner import run_guarded
 from ansible_collections.coconut.entra.plugins.module_utils.sync import Sync
 
@@ -299,13 +301,12 @@ def main():
         groups=dict(type="raw", required=True),
         membership=dict(type="str", choices=["direct", "transitive"], default="direct"),
         mapping=dict(type="dict", default={}),
-        match=dict(type="list", elements="str", choices=["object_id", "name_and_email", "display_name"],
-                   default=["object_id", "name_and_email", "display_name"]),
-        possible_duplicates=dict(type="str", choices=["report", "create"], default="report"),
+        match=dict(type="list", elements="str", choices=list(MATCH_RULES), default=list(MATCH_RULES)),
+        possible_duplicates=dict(type="str", choices=list(POSSIBLE_DUPLICATE_CHOICES), default=POSSIBLE_DUPLICATES_DEFAULT),
         archive_threshold=dict(type="raw", default="10%"),
         force_archive=dict(type="bool", default=False),
         send_invite=dict(type="bool", default=False),
-        invalid_users=dict(type="str", choices=["fail", "skip"], default="fail"),
+        invalid_users=dict(type="str", choices=list(INVALID_USER_CHOICES), default=INVALID_USERS_DEFAULT),
         archive_unsynced_duplicates=dict(type="bool", default=False),
         fail_on_drift=dict(type="bool", default=False),
         fail_on_conflicts=dict(type="bool", default=False),
