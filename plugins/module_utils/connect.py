@@ -9,25 +9,11 @@ keeps there, such as the last sync, which a re-connect leaves alone).
 from __future__ import annotations
 
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
+from ansible_collections.coconut.entra.plugins.module_utils.groups import group_refs
 from ansible_collections.coconut.entra.plugins.module_utils.times import format_datetime, utcnow
 
 # The attributes connect owns; a record that agrees on these is already connected.
 OWNED = ("status", "tenant_id", "client_id", "groups")
-
-
-def group_refs(groups):
-    """The group references of entra_groups items: a string, or a dict whose `group` is one."""
-    refs = []
-    if isinstance(groups, (str, dict)):
-        groups = [groups]  # one group, never split at commas
-    for item in groups or []:
-        ref = item.get("group") if isinstance(item, dict) else item
-        if not isinstance(ref, str) or not ref.strip():
-            raise CoconutEntraError(f"each entra_groups item must be a group id or display name, or a dictionary with 'group'; got {item!r}")
-        refs.append(ref.strip())
-    if not refs:
-        raise CoconutEntraError("entra_groups is empty: name at least one Entra group whose members are the site's staff")
-    return refs
 
 
 def _step(what, exc):

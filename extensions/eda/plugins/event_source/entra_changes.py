@@ -93,8 +93,8 @@ from ansible_collections.coconut.entra.plugins.module_utils.common import entra_
 from ansible_collections.coconut.entra.plugins.module_utils.entra import DeltaExpired  # noqa: E402
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError  # noqa: E402
 from ansible_collections.coconut.entra.plugins.module_utils.files import write_atomically  # noqa: E402
+from ansible_collections.coconut.entra.plugins.module_utils.groups import group_refs  # noqa: E402
 from ansible_collections.coconut.entra.plugins.module_utils.mapping import Mapping  # noqa: E402
-from ansible_collections.coconut.entra.plugins.module_utils.sync import parse_groups  # noqa: E402
 
 
 def _now():
@@ -126,7 +126,7 @@ class EntraChanges:
         self.path = os.path.abspath(os.path.expanduser(str(args["state"])))
         self.interval = _number(args, "interval", 30.0, 1)
         self.max_backoff = max(self.interval, _number(args, "max_backoff", 300.0, 1))
-        self.refs = [g["ref"] for g in parse_groups(args.get("entra_groups"))]
+        self.refs = group_refs(args.get("entra_groups"))
         self.select = Mapping(args.get("coconut_staff_mapping") or {}).graph_select
         self.client = client or entra_client_from_params(args)
         self.group_ids = None
