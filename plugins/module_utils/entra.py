@@ -17,6 +17,9 @@ import traceback
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
+from ansible_collections.coconut.entra.plugins.module_utils.graph import (DEFAULT_USER_FIELDS, PERMISSION_APPLICATION, PERMISSION_GROUP_MEMBER_READ,
+                                                                          PERMISSION_USERS, PROVABLE_PERMISSIONS, REQUIRED_USER_FIELDS)
+from ansible_collections.coconut.entra.plugins.module_utils.graph import SYNC_PERMISSIONS  # noqa: F401 - modules import it from the client
 from ansible_collections.coconut.entra.plugins.module_utils.http import HttpClient, json_body
 from ansible_collections.coconut.entra.plugins.module_utils.safe_text import from_server, shown
 
@@ -38,13 +41,8 @@ MICROSOFT_AUTHORITY_HOSTS = frozenset((
 ))
 
 # Graph's default user properties lack accountEnabled, so members are always read with an explicit $select.
-DEFAULT_MEMBER_FIELDS = ("id", "displayName", "givenName", "surname", "mail", "userPrincipalName", "jobTitle", "accountEnabled")
-PERMISSION_GROUP_MEMBERS = "GroupMember.Read.All (and User.Read.All for member properties)"
-PERMISSION_USERS = "User.Read.All"
-PERMISSION_APPLICATION = "Application.ReadWrite.OwnedBy"
-# What check_permission() can prove, and the part of it the sync needs.
-SYNC_PERMISSIONS = ("GroupMember.Read.All", "User.Read.All")
-PROVABLE_PERMISSIONS = SYNC_PERMISSIONS + ("Application.ReadWrite.OwnedBy",)
+DEFAULT_MEMBER_FIELDS = DEFAULT_USER_FIELDS
+PERMISSION_GROUP_MEMBERS = f"{PERMISSION_GROUP_MEMBER_READ} (and {PERMISSION_USERS} for member properties)"
 _GRANT = ("grant the application permission %s to the app registration (API permissions > Add a permission > "
           "Microsoft Graph > Application permissions) and grant admin consent for the tenant, then run connect.yml to "
           "verify every permission the sync needs")
@@ -390,7 +388,7 @@ class EntraClient:
 
     @staticmethod
     def _user_fields(select):
-        fields = ["id", "displayName", "accountEnabled"]  # the sync always needs these, whatever the mapping selects
+        fields = list(REQUIRED_USER_FIELDS)  # the sync always needs these, whatever the mapping selects
         for field in ([select] if isinstance(select, str) else select or DEFAULT_MEMBER_FIELDS):
             for name in str(field).split(","):
                 if name.strip() and name.strip() not in fields:
@@ -509,15 +507,15 @@ class EntraClient:
 
     def check_permission(self, name):
         """Prove one Graph application permission with the smallest real read; True, or the 403 error naming it."""
-        if name == "GroupMember.Read.All":
+        if name == PERMISSION_GROUP_MEMBER_READ:
             self.get("groups", {"$top": "1", "$select": "id"}, permission=PERMISSION_GROUP_MEMBERS,
-                     what="checking the GroupMember.Read.All permission")
-        elif name == "User.Read.All":
-            self.get("users", {"$top": "1", "$select": "id"}, permission=PERMISSION_USERS, what="checking the User.Read.All permission")
+                     what=f"checking the {name} permission")
+        elif name == PERMISSION_USERS:
+            self.get("users", {"$top": "1", "$select": "id"}, permission=PERMISSION_USERS, what=f"checking the {name} permission")
         elif name == PERMISSION_APPLICATION:
             self.get_application()
         else:
-            raise CoconutEntraError(f"cannot check Graph permission {name!r}: known are GroupMember.Read.All, User.Read.All, {PERMISSION_APPLICATION}")
+            raise CoconutEntraError(f"cannot check Graph permission {name!r}: known are {', '.join(PROVABLE_PERMISSIONS)}")
         return True
 
     def close(self):

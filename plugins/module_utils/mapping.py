@@ -16,6 +16,7 @@ import re
 import traceback
 
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
+from ansible_collections.coconut.entra.plugins.module_utils.graph import BROAD_USER_FIELDS, REQUIRED_USER_FIELDS
 from ansible_collections.coconut.entra.plugins.module_utils.reconcile import DesiredStaff
 from ansible_collections.coconut.entra.plugins.module_utils.rules import INVALID_USER_CHOICES, INVALID_USERS_DEFAULT
 from ansible_collections.coconut.entra.plugins.module_utils.safe_text import shown
@@ -45,19 +46,14 @@ REQUIRED_FIELDS = ("first_name", "last_name", "email")
 
 # Always read: the object id identifies the user, displayName feeds match rule B and reports,
 # accountEnabled decides the scope, mail and userPrincipalName feed the possible-duplicate check.
-ALWAYS_SELECTED = ("id", "displayName", "accountEnabled", "mail", "userPrincipalName")
+ALWAYS_SELECTED = REQUIRED_USER_FIELDS + ("mail", "userPrincipalName")
 # What Coconut accepts (the same rule as its API): an email is something@domain.tld with no spaces,
 # a language code has 2 to 5 characters. A value it would refuse makes the user invalid in the plan,
 # so check mode reports what the real run would meet.
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _LANGUAGE_LENGTH = (2, 5)
-# Read when an expression uses `user` in a way static analysis cannot follow (`user[var]`,
-# `user | attr(...)`, `user | tojson`): the Graph user attributes an expression is likely to want.
-BROAD_SELECT = (
-    "id", "displayName", "givenName", "surname", "mail", "userPrincipalName", "accountEnabled", "jobTitle",
-    "department", "officeLocation", "employeeId", "mobilePhone", "businessPhones", "preferredLanguage",
-    "companyName", "city", "country", "usageLocation", "employeeType",
-)
+# Read when an expression uses `user` in a way static analysis cannot follow: see graph.BROAD_USER_FIELDS.
+BROAD_SELECT = BROAD_USER_FIELDS
 _DICT_METHODS = frozenset(name for name in dir(dict) if not name.startswith("_"))
 # Guards against expressions that would exhaust memory or CPU ('x' * 10**9, 9 ** 9 ** 9, 'x'|center(10**8),
 # '%0100000000d'|format(1)): no operation may build a string or list larger than _MAX_SIZE characters or items, checked

@@ -213,7 +213,7 @@ class Sync:
     def read_delta(self, stored):
         """Only what changed since the stored state: True, or False when a full read is needed (said why)."""
         from ansible_collections.coconut.entra.plugins.module_utils import delta
-        from ansible_collections.coconut.entra.plugins.module_utils.entra import DeltaExpired
+        from ansible_collections.coconut.entra.plugins.module_utils.entra import PERMISSION_USERS, DeltaExpired
 
         group_ids = [g["id"] for g in self.resolved]
         reason = "entra_full_sync is true" if self.options.get("full_sync") else delta.usable(
@@ -228,7 +228,7 @@ class Sync:
                 items, links[gid] = self.entra.delta_changes(stored["links"][gid], "reading the membership changes of Entra group %s" % gid)
                 rounds[gid] = delta.member_changes(items)
             items, users_link = self.entra.delta_changes(stored["users_link"], "reading the changes of Entra users",
-                                                         permission="User.Read.All")
+                                                         permission=PERMISSION_USERS)
         except DeltaExpired as exc:
             if exc.details.get("too_many"):
                 self.warn("full sync: %s" % exc.msg)

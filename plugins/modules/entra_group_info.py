@@ -70,6 +70,7 @@ groups:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.coconut.entra.plugins.module_utils.common import coconut_argument_spec, entra_argument_spec, entra_client_from_params
+from ansible_collections.coconut.entra.plugins.module_utils.graph import DEFAULT_USER_FIELDS
 from ansible_collections.coconut.entra.plugins.module_utils.runner import run_guarded
 
 
@@ -77,8 +78,7 @@ def main():
     argument_spec = dict(
         groups=dict(type="list", elements="str", required=True),
         membership=dict(type="str", choices=["direct", "transitive"], default="direct"),
-        select=dict(type="list", elements="str",
-                    default=["id", "displayName", "givenName", "surname", "mail", "userPrincipalName", "accountEnabled", "jobTitle"]),
+        select=dict(type="list", elements="str", default=list(DEFAULT_USER_FIELDS)),
         members=dict(type="bool", default=True),
     )
     argument_spec.update(entra_argument_spec())

@@ -90,7 +90,7 @@ collection_root()
 
 from ansible_collections.coconut.entra.plugins.module_utils import delta  # noqa: E402 - needs collection_root()
 from ansible_collections.coconut.entra.plugins.module_utils.common import entra_client_from_params  # noqa: E402
-from ansible_collections.coconut.entra.plugins.module_utils.entra import DeltaExpired  # noqa: E402
+from ansible_collections.coconut.entra.plugins.module_utils.entra import PERMISSION_USERS, DeltaExpired  # noqa: E402
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError  # noqa: E402
 from ansible_collections.coconut.entra.plugins.module_utils.files import write_atomically  # noqa: E402
 from ansible_collections.coconut.entra.plugins.module_utils.groups import group_refs  # noqa: E402
@@ -209,7 +209,7 @@ class EntraChanges:
         for gid in self.group_ids:
             items, links[gid] = self.client.delta_changes(self.links[gid], "polling the membership changes of Entra group %s" % gid)
             rounds[gid] = delta.member_changes(items)
-        items, users_link = self.client.delta_changes(self.users_link, "polling the changes of Entra users", permission="User.Read.All")
+        items, users_link = self.client.delta_changes(self.users_link, "polling the changes of Entra users", permission=PERMISSION_USERS)
         changed_users, deleted = delta.user_changes(items)
         disabled = {item["id"] for item in items if item.get("id") and item.get("accountEnabled") is False}
         was_member = set().union(*self.members.values()) if self.members else set()
