@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.coconut.entra.plugins.module_utils.coconut import BULK_LIMIT
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
-from ansible_collections.coconut.entra.plugins.module_utils.http import ServiceUnreachable
+from ansible_collections.coconut.entra.plugins.module_utils.http import ServiceUnreachable, jsonapi_error
 from ansible_collections.coconut.entra.plugins.module_utils.reconcile import integration_mark, normalise
 from ansible_collections.coconut.entra.plugins.module_utils.safe_text import from_server, shown
 
@@ -92,12 +92,11 @@ def _entry(item, **extra):
 def _error_text(error):
     if isinstance(error, CoconutEntraError):
         return error.msg
-    error = error or {}
-    text = str(error.get("code") or error.get("title") or "error")
-    if error.get("detail"):
+    error = jsonapi_error(error)
+    text = str(error["code"] or error["title"] or "error")
+    if error["detail"]:
         text += ": " + str(error["detail"])
-    pointer = (error.get("source") or {}).get("pointer") if isinstance(error.get("source"), dict) else None
-    attribute = (error.get("meta") or {}).get("attribute") if isinstance(error.get("meta"), dict) else None
+    pointer, attribute = error["pointer"], error["meta"].get("attribute")
     if attribute:
         text += f" (field {attribute})"
     elif pointer and pointer.count("/") > 2:

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote, urlsplit
 
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
-from ansible_collections.coconut.entra.plugins.module_utils.http import HttpClient, json_body, service_error
+from ansible_collections.coconut.entra.plugins.module_utils.http import HttpClient, json_body, jsonapi_error, jsonapi_errors, service_error
 
 JSONAPI = "application/vnd.api+json"
 BULK = JSONAPI + "; ext=bulk"
@@ -217,8 +217,8 @@ class CoconutClient:
         if response.status_code == 409:
             error = _first_error(response)
             raise CoconutEntraError("Coconut already has staff {} for Entra object id {} (while {})".format(
-                (error.get("meta") or {}).get("id"), (attrs.get("integration") or {}).get("object_id"), what),
-                service="Coconut", status=409, code=error.get("code"), existing_id=(error.get("meta") or {}).get("id"))
+                error["meta"].get("id"), (attrs.get("integration") or {}).get("object_id"), what),
+                service="Coconut", status=409, code=error["code"], existing_id=error["meta"].get("id"))
         return flatten(self._json(response, what).get("data"))
 
     def update_staff(self, staff_id, attrs):
@@ -376,19 +376,20 @@ def _has_object_id(attrs):
 
 
 def _first_error(response):
+    """The answer's first JSON:API error, read by jsonapi_error (all parts None when there is none)."""
     try:
-        errors = response.json().get("errors") or [{}]
-    except (ValueError, AttributeError):
-        errors = [{}]
-    return errors[0] if isinstance(errors[0], dict) else {}
+        errors = jsonapi_errors(response.json())
+    except ValueError:
+        errors = []
+    return jsonapi_error(errors[0] if errors else None)
 
 
 def _bulk_results(body, count):
     """Per-input results from a bulk answer: data[i] is the resource or null, errors point at /data/<i>."""
     data = body.get("data") or []
     results = [{"staff": flatten(data[i]) if i < len(data) and data[i] else None, "error": None} for i in range(count)]
-    for error in body.get("errors") or []:
-        pointer = ((error.get("source") or {}).get("pointer") or "") if isinstance(error, dict) else ""
+    for error in jsonapi_errors(body):
+        pointer = jsonapi_error(error)["pointer"] or ""
         parts = pointer.strip("/").split("/")
         if len(parts) >= 2 and parts[0] == "data" and parts[1].isdigit() and int(parts[1]) < count:
             results[int(parts[1])]["error"] = error

@@ -47,6 +47,24 @@ NOT_PROCESSED_STATUSES = frozenset((429, 503))
 IDEMPOTENT_METHODS = frozenset(("GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"))
 
 
+def jsonapi_error(error):
+    """One JSON:API error object (Coconut's `errors[]`: code, title, detail, source.pointer, meta), read in one place.
+
+    A part that is missing or not of its type is None (meta: {}), so a malformed answer cannot break the reader.
+    """
+    if not isinstance(error, dict):
+        error = {}
+    source, meta = error.get("source"), error.get("meta")
+    return {"code": error.get("code"), "title": error.get("title"), "detail": error.get("detail"),
+            "pointer": source.get("pointer") if isinstance(source, dict) else None, "meta": meta if isinstance(meta, dict) else {}}
+
+
+def jsonapi_errors(body):
+    """A JSON:API document's `errors` list; [] when it has none or is not that shape."""
+    errors = body.get("errors") if isinstance(body, dict) else None
+    return errors if isinstance(errors, list) else []
+
+
 def service_error(response):
     """(code, message, pointer) from an error body in any of the shapes our services use.
 
@@ -65,11 +83,10 @@ def _service_error(response):
         return None, (text[0][:200] if text else response.reason), None
     if not isinstance(body, dict):
         return None, None, None
-    errors = body.get("errors")
-    if isinstance(errors, list) and errors and isinstance(errors[0], dict):  # JSON:API (Coconut)
-        first = errors[0]
-        pointer = (first.get("source") or {}).get("pointer") if isinstance(first.get("source"), dict) else None
-        return first.get("code"), first.get("detail") or first.get("title"), pointer
+    errors = jsonapi_errors(body)
+    if errors and isinstance(errors[0], dict):  # JSON:API (Coconut)
+        first = jsonapi_error(errors[0])
+        return first["code"], first["detail"] or first["title"], first["pointer"]
     error = body.get("error")
     if isinstance(error, dict):  # Microsoft Graph
         return error.get("code"), error.get("message"), None
