@@ -14,6 +14,7 @@ from urllib.parse import quote, urlsplit
 
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 from ansible_collections.coconut.entra.plugins.module_utils.http import HttpClient, json_body, jsonapi_error, jsonapi_errors, service_error
+from ansible_collections.coconut.entra.plugins.module_utils.safe_text import full_name
 
 JSONAPI = "application/vnd.api+json"
 BULK = JSONAPI + "; ext=bulk"
@@ -367,7 +368,7 @@ def _total_pages(first, limit, what):
 
 
 def _who(attrs):
-    name = " ".join(str(attrs.get(k)) for k in ("first_name", "last_name") if attrs.get(k))
+    name = full_name(attrs)
     return "{} <{}>".format(name, attrs.get("email")) if attrs.get("email") else name or "(unnamed)"
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from ansible_collections.coconut.entra.plugins.module_utils.rules import ACTIONS
-from ansible_collections.coconut.entra.plugins.module_utils.safe_text import shown
+from ansible_collections.coconut.entra.plugins.module_utils.safe_text import full_name, shown
 from ansible_collections.coconut.entra.plugins.module_utils.staff_view import role_label
 
 RULE_NAMES = {"name_and_email": "rule A: same first name, last name and email",
@@ -99,8 +99,7 @@ def plan_changes(plan, staff_by_id=None):
 
 
 def _staff_name(staff):
-    name = " ".join(part for part in (staff.get("first_name"), staff.get("last_name")) if part)
-    return name or None
+    return full_name(staff) or None
 
 
 def summary_line(counts):

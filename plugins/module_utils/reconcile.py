@@ -16,6 +16,7 @@ from fractions import Fraction
 
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 from ansible_collections.coconut.entra.plugins.module_utils.rules import MATCH_RULES, POSSIBLE_DUPLICATE_CHOICES, POSSIBLE_DUPLICATES_DEFAULT
+from ansible_collections.coconut.entra.plugins.module_utils.safe_text import full_name
 
 SOURCE = "entra_id"  # the integration mark's source: Coconut shows such staff as synced from Entra ID
 # Fields holding ids or codes: Coconut may hand them back as numbers, the inventory as strings.
@@ -165,8 +166,7 @@ def _same(name, desired, current):
 
 
 def _staff_label(staff):
-    name = " ".join(part for part in (staff.get("first_name"), staff.get("last_name")) if part)
-    return name or None
+    return full_name(staff) or None
 
 
 class _StaffIndex:

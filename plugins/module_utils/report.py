@@ -294,6 +294,7 @@ def render_html(data):
     environment.filters["v"] = format_value
     environment.filters["when"] = _readable_time
     environment.filters["n"] = "{:,}".format
+    environment.filters["full_name"] = full_name
     template = environment.from_string(HTML_TEMPLATE)
     page_data = {"users": data["users"], "users_counts": data["users_counts"]}
     return template.render(
@@ -773,7 +774,7 @@ HTML_TEMPLATE = r"""<!DOCTYPE html>
       {%- if p.synced %}<span class="pill a-create" title="Synced through Entra ID">✓ synced</span>
       {%- else %}<span class="pill s-archived" title="Not synced">– unsynced</span>{% endif %}</h3>
     <dl>
-      <dt>Name</dt><dd>{{ [p.first_name, p.last_name] | select | join(' ') or '(no name)' }}</dd>
+      <dt>Name</dt><dd>{{ p | full_name or '(no name)' }}</dd>
       <dt>Email</dt><dd>{{ p.email or '(empty)' }}</dd>
       <dt>Job title</dt><dd>{{ p.job_title or '(empty)' }}</dd>
       <dt>Status</dt><dd>{{ p.status }}</dd>

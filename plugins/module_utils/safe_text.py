@@ -45,6 +45,13 @@ def redacted(value):
     return _JWT.sub(REDACTED, _BEARER.sub("Bearer " + REDACTED, value))
 
 
+def full_name(staff):
+    """A staff member's "First Last" as people read it (a staff record, attributes or a Users tab row): the one place
+    the two are joined. Blank parts are left out, so it is "" when both are."""
+    parts = (staff.get("first_name"), staff.get("last_name"))
+    return " ".join(text for text in ("" if part is None else str(part) for part in parts) if text.strip())
+
+
 def from_server(value):
     """Text taken from a server's answer, fit for a message: redacted and shown."""
     return shown(redacted(value))

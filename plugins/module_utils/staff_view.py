@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ansible_collections.coconut.entra.plugins.module_utils.reconcile import is_synced, normalise
 from ansible_collections.coconut.entra.plugins.module_utils.roles import ROLE_NAMES
+from ansible_collections.coconut.entra.plugins.module_utils.safe_text import full_name
 
 ROW_FIELDS = ("id", "first_name", "last_name", "email", "job_title", "role", "status", "locations", "user_group_id")
 
@@ -29,10 +30,6 @@ def role_label(value):
     except (TypeError, ValueError):
         return value
     return "%s (%d)" % (ROLE_NAMES[code], code) if code in ROLE_NAMES else value
-
-
-def full_name(staff):
-    return " ".join(part for part in (staff.get("first_name"), staff.get("last_name")) if part and part.strip())
 
 
 def _id_order(staff_id):

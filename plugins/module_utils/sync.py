@@ -19,7 +19,7 @@ from ansible_collections.coconut.entra.plugins.module_utils.groups import parse_
 from ansible_collections.coconut.entra.plugins.module_utils.reconcile import (check_match, is_synced, normalise, parse_archive_threshold, staff_object_id,
                                                                               user_groups_named)
 from ansible_collections.coconut.entra.plugins.module_utils.rules import ACTIONS, INVALID_USERS_DEFAULT, MATCH_RULES, POSSIBLE_DUPLICATES_DEFAULT
-from ansible_collections.coconut.entra.plugins.module_utils.safe_text import shown
+from ansible_collections.coconut.entra.plugins.module_utils.safe_text import full_name, shown
 
 # The most entries a list in the module result holds (changes, conflicts, ..., applied.*); the plan itself is
 # returned only up to this many changes. Counts are always exact; the report lists everything.
@@ -402,7 +402,7 @@ class Sync:
             shown = []
             for staff_id in staff_ids:
                 member = staff_by_id.get(staff_id) or staff_by_id.get(str(staff_id)) or {}
-                name = " ".join(part for part in (member.get("first_name"), member.get("last_name")) if part) or "(no name)"
+                name = full_name(member) or "(no name)"
                 shown.append("%s <%s> (staff %s)" % (name, member.get("email") or "no email", staff_id))
             return ", ".join(shown)
 
