@@ -17,10 +17,6 @@ DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
 DEFAULT_GRAPH_URL = "https://graph.microsoft.com"
 DEFAULT_TIMEOUT = 30
 
-INSECURE_WARNING = ("validate_certs is false: TLS certificates are NOT verified, so anyone on the network path can read "
-                    "the credentials and the staff data. Set ca_path to your CA bundle instead.")
-
-
 def _tls_argument_spec():
     return dict(
         ca_path=dict(type="path"),
@@ -137,10 +133,3 @@ def coconut_client_from_params(params, **http_options):
         **http_options,
     )
 
-
-def warn_if_insecure(module):
-    """Warn loudly when certificate checks are off; returns True when it warned."""
-    if module.params.get("validate_certs") is False:
-        module.warn(INSECURE_WARNING)
-        return True
-    return False

@@ -37,6 +37,7 @@ from ansible_collections.coconut.entra.plugins.module_utils.reconcile import app
 from ansible_collections.coconut.entra.plugins.module_utils.rules import ACTIONS
 from ansible_collections.coconut.entra.plugins.module_utils.safe_text import shown
 from ansible_collections.coconut.entra.plugins.module_utils.staff_view import duplicate_sets, full_name, role_label, staff_row
+from ansible_collections.coconut.entra.plugins.module_utils.times import isoformat
 
 FORMAT_VERSION = 1
 MARKDOWN_MAX_CHANGES = 20
@@ -185,16 +186,6 @@ def _users_tab(staff_after, changes):
     return rows, sets, counts
 
 
-def _iso(moment):
-    if moment is None:
-        moment = datetime.datetime.now(datetime.timezone.utc)  # noqa: UP017 (managed hosts may run Python < 3.11)
-    if isinstance(moment, datetime.datetime):
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=datetime.timezone.utc)  # noqa: UP017 (managed hosts may run Python < 3.11)
-        return moment.isoformat(timespec="seconds")
-    return str(moment)
-
-
 def build_report_data(*, site, groups, check_mode, plan, staff_before, staff_after=None, generated_at, options,
                       user_group_names=None):
     """Everything the report shows, as plain JSON-serialisable data.
@@ -214,7 +205,7 @@ def build_report_data(*, site, groups, check_mode, plan, staff_before, staff_aft
     counts.update(plan.get("counts") or {})
     data = {
         "format_version": FORMAT_VERSION,
-        "generated_at": _iso(generated_at),
+        "generated_at": isoformat(generated_at),
         "site": site,
         "groups": [dict(group) for group in groups or []],
         "mode": "check" if check_mode else "apply",

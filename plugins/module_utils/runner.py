@@ -14,6 +14,9 @@ from ansible_collections.coconut.entra.plugins.module_utils import entra as _ent
 from ansible_collections.coconut.entra.plugins.module_utils import http as _http  # noqa: E402
 from ansible_collections.coconut.entra.plugins.module_utils import mapping as _mapping  # noqa: E402
 
+INSECURE_WARNING = ("validate_certs is false: TLS certificates are NOT verified, so anyone on the network path can read "
+                    "the credentials and the staff data. Set ca_path to your CA bundle instead.")
+
 _LIBRARIES = {
     "requests": (_http, "HAS_REQUESTS", "REQUESTS_IMPORT_ERROR"),
     "msal": (_entra, "HAS_MSAL", "MSAL_IMPORT_ERROR"),
@@ -32,8 +35,7 @@ def run_guarded(module, fn, libraries=("requests", "msal", "jinja2")):
     """Run `fn()` and return its result; a CoconutEntraError becomes fail_json with its message and details."""
     check_libraries(module, libraries)
     if module.params.get("validate_certs") is False:
-        module.warn("validate_certs is false: TLS certificates are NOT verified, so anyone on the network path can read "
-                    "the credentials and the staff data. Set ca_path to your CA bundle instead.")
+        module.warn(INSECURE_WARNING)
     try:
         return fn()
     except CoconutEntraError as exc:

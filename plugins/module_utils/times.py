@@ -30,3 +30,15 @@ def parse_datetime(value):
 
 def format_datetime(value):
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def isoformat(moment=None):
+    """A time as the report and the EDA source's events show it: ISO 8601 to the second with its offset
+    ('2026-11-27T07:30:00+00:00'); now when None, a naive datetime taken as UTC, anything else as its text."""
+    if moment is None:
+        moment = utcnow()
+    if isinstance(moment, datetime.datetime):
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.isoformat(timespec="seconds")
+    return str(moment)

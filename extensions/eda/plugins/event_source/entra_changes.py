@@ -52,7 +52,6 @@ Example:
 from __future__ import annotations
 
 import asyncio
-import datetime
 import json
 import logging
 import os
@@ -95,10 +94,7 @@ from ansible_collections.coconut.entra.plugins.module_utils.errors import Coconu
 from ansible_collections.coconut.entra.plugins.module_utils.files import write_atomically  # noqa: E402
 from ansible_collections.coconut.entra.plugins.module_utils.groups import group_refs  # noqa: E402
 from ansible_collections.coconut.entra.plugins.module_utils.mapping import Mapping  # noqa: E402
-
-
-def _now():
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")  # noqa: UP017 - like module_utils
+from ansible_collections.coconut.entra.plugins.module_utils.times import isoformat  # noqa: E402
 
 
 def _number(args, name, default, minimum):
@@ -157,7 +153,7 @@ class EntraChanges:
     def save(self):
         state = {"version": STATE_VERSION, "groups": self.group_ids, "select": sorted(self.select), "links": self.links,
                  "users_link": self.users_link, "members": {gid: sorted(ids) for gid, ids in self.members.items()},
-                 "saved_at": _now()}
+                 "saved_at": isoformat()}
         write_atomically(self.path, json.dumps(state, separators=(",", ":")))  # mode 0600
 
     # ---- Graph -------------------------------------------------------------------------------------
@@ -240,7 +236,7 @@ class EntraChanges:
             counts[reason] += 1
         return {"coconut_entra": {"kind": kind, "full_sync": full_sync, "groups": list(self.group_ids),
                                   "users": users[:EVENT_USERS_CAP], "users_left_out": max(0, len(users) - EVENT_USERS_CAP),
-                                  "counts": counts, "changed": len(users), "at": _now()}}
+                                  "counts": counts, "changed": len(users), "at": isoformat()}}
 
     def close(self):
         self.client.close()
