@@ -48,6 +48,8 @@ options:
       - The Entra groups the sync reads, as in C(staff_sync) - each item a group object id or exact display name, or a
         dictionary whose C(group) key is one. Required with O(state=present).
       - A list. A single string is one group name, never split at commas.
+      - Checked as C(staff_sync) checks them (its keys, role codes, locations and staff group names), so a list the sync
+        would refuse is refused here, before anything is recorded.
     type: raw
   permissions:
     description: The Graph application permissions to prove (O(state=present)). The default is what the sync needs.
