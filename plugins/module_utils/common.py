@@ -17,6 +17,7 @@ DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
 DEFAULT_GRAPH_URL = "https://graph.microsoft.com"
 DEFAULT_TIMEOUT = 30
 
+
 def _tls_argument_spec():
     return dict(
         ca_path=dict(type="path"),
@@ -132,4 +133,3 @@ def coconut_client_from_params(params, **http_options):
         timeout=p.get("timeout") or DEFAULT_TIMEOUT,
         **http_options,
     )
-

@@ -19,7 +19,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 from ansible_collections.coconut.entra.plugins.module_utils.graph import (DEFAULT_USER_FIELDS, PERMISSION_APPLICATION, PERMISSION_GROUP_MEMBER_READ,
                                                                           PERMISSION_USERS, PROVABLE_PERMISSIONS, REQUIRED_USER_FIELDS)
-from ansible_collections.coconut.entra.plugins.module_utils.graph import SYNC_PERMISSIONS  # noqa: F401 - modules import it from the client
+from ansible_collections.coconut.entra.plugins.module_utils import graph
 from ansible_collections.coconut.entra.plugins.module_utils.http import HttpClient, json_body
 from ansible_collections.coconut.entra.plugins.module_utils.safe_text import from_server, shown
 
@@ -43,6 +43,7 @@ MICROSOFT_AUTHORITY_HOSTS = frozenset((
 # Graph's default user properties lack accountEnabled, so members are always read with an explicit $select.
 DEFAULT_MEMBER_FIELDS = DEFAULT_USER_FIELDS
 PERMISSION_GROUP_MEMBERS = f"{PERMISSION_GROUP_MEMBER_READ} (and {PERMISSION_USERS} for member properties)"
+SYNC_PERMISSIONS = graph.SYNC_PERMISSIONS  # the modules and rotation take the permission lists from the Graph client
 _GRANT = ("grant the application permission %s to the app registration (API permissions > Add a permission > "
           "Microsoft Graph > Application permissions) and grant admin consent for the tenant, then run connect.yml to "
           "verify every permission the sync needs")

@@ -44,8 +44,8 @@ def test_the_mapping_accepts_every_invalid_users_choice_and_names_them_when_refu
 def _one_of_each():
     """A plan with one create, one update, one restore and one archive."""
     def desired(oid, first):
-        return DesiredStaff(object_id=oid, display_name=f"{first} Doe", fields={"first_name": first, "last_name": "Doe",
-                                                                               "email": f"{first.lower()}@example.com"})
+        fields = {"first_name": first, "last_name": "Doe", "email": f"{first.lower()}@example.com"}
+        return DesiredStaff(object_id=oid, display_name=f"{first} Doe", fields=fields)
 
     def staff(sid, oid, first, status="active", email=None):
         return {"id": sid, "first_name": first, "last_name": "Doe", "email": email or f"{first.lower()}@example.com",
