@@ -37,7 +37,8 @@ from ansible_collections.coconut.entra.plugins.module_utils.reconcile import app
 from ansible_collections.coconut.entra.plugins.module_utils.safe_text import shown
 from ansible_collections.coconut.entra.plugins.module_utils.staff_view import duplicate_sets, full_name, role_label, staff_row
 
-FORMAT_VERSION = 1
+# 2: an applied run's report carries its run id and the Coconut id of every staff member it created (undo reads them).
+FORMAT_VERSION = 2
 MARKDOWN_MAX_CHANGES = 20
 # An option whose name contains one of these never reaches a report, whatever its value.
 SECRET_WORDS = ("secret", "token", "key", "password", "certificate", "credential")
@@ -84,6 +85,8 @@ def public_options(options):
 
 def _why(change):
     action = change["action"]
+    if change.get("undo"):
+        return change["undo"]  # an undo run's change: what of the undone run it reverses
     if action == "create":
         return "matched no staff member: created as synced"
     if action == "archive":
@@ -195,8 +198,23 @@ def _iso(moment):
     return str(moment)
 
 
+def _record_applied_ids(changes, applied):
+    """Created staff get the ids Coconut gave them, and "new:<name>" staff groups the ids they were made with."""
+    made = {item.get("object_id"): item.get("id") for item in applied.get("created") or []}
+    # A create that found its staff already there (409, another run made it) updated that one instead.
+    made.update({item.get("object_id"): item.get("id") for item in applied.get("updated") or [] if item.get("converged")})
+    groups = {"new:" + str(group.get("name")): group.get("id") for group in applied.get("user_groups_created") or []}
+    for change in changes:
+        if change["action"] == "create" and change["id"] is None:
+            change["id"] = made.get(change["object_id"])
+        for side in ("before", "after"):
+            value = (change.get(side) or {}).get("user_group_id")
+            if isinstance(value, str) and value in groups:
+                change[side]["user_group_id"] = groups[value]
+
+
 def build_report_data(*, site, groups, check_mode, plan, staff_before, staff_after=None, generated_at, options,
-                      user_group_names=None):
+                      user_group_names=None, run_id=None, applied=None, undo=None):
     """Everything the report shows, as plain JSON-serialisable data.
 
     `staff_after` is Coconut's staff after a real run; left out (check mode), it is predicted
@@ -204,17 +222,22 @@ def build_report_data(*, site, groups, check_mode, plan, staff_before, staff_aft
     `generated_at` is a datetime (naive means UTC), an ISO string, or None for now.
     Options whose name hints at a credential are dropped (see SECRET_WORDS).
     `user_group_names` ({id: name}) shows staff groups in the changes by name.
+    `applied` (apply_plan's result) gives each create its Coconut id and each new staff group its id, so that the
+    JSON holds what undo needs; `undo` (an undo run's own facts: the run it undoes, what it left as it is) is kept as is.
     """
     staff_by_id = {record["id"]: record for record in staff_before}
     if staff_after is None:
         staff_after = apply_to_records(staff_before, plan)
     changes = _changes(plan, staff_by_id, user_group_names)
+    if applied:
+        _record_applied_ids(changes, applied)
     users, sets, users_counts = _users_tab(staff_after, changes)
     counts = {key: 0 for key, _label in COUNT_LABELS}
     counts.update(plan.get("counts") or {})
     data = {
         "format_version": FORMAT_VERSION,
         "generated_at": _iso(generated_at),
+        "run_id": run_id,
         "site": site,
         "groups": [dict(group) for group in groups or []],
         "mode": "check" if check_mode else "apply",
@@ -228,6 +251,8 @@ def build_report_data(*, site, groups, check_mode, plan, staff_before, staff_aft
         "users_counts": users_counts,
         "duplicate_sets": sets,
     }
+    if undo is not None:
+        data["undo"] = undo
     # One round trip through JSON: what the JSON file holds is exactly this data.
     return json.loads(json.dumps(data, default=str))
 
