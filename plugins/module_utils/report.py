@@ -385,13 +385,24 @@ def _md_cases(title, cases):
     return lines + [""]
 
 
+def _md_left_as_is(undo):
+    left = undo.get("left_as_is") or []
+    lines = [f"Undoes run {_md(undo.get('undone_run_id'))}.", "", f"#### Changed since the run: left as it is ({len(left)})", ""]
+    for item in left:
+        fields = "; ".join(f"{_md(f['field'])}: the run set {_md(format_value(f['run_after'], f['field']))}, now "
+                           f"{_md(format_value(f['now'], f['field']))}" for f in item.get("fields") or [])
+        lines.append(f"- {_md_who(item)} (staff {_md(item['id'])}): {_md(item['why'])}" + (f". {fields}" if fields else ""))
+    return lines + [""]
+
+
 def render_markdown(data, max_changes=MARKDOWN_MAX_CHANGES):
     """A short summary fit for a merge-request comment: mode, site, counts, the first changes, what needs a decision."""
     mode = "CHECK, nothing was written" if data["mode"] == "check" else "APPLIED"
+    kind = "undo" if data.get("undo") else "sync"
     groups = ", ".join(_md(g.get("displayName") or g.get("id")) for g in data["groups"]) or "(none)"
     counts = data["counts"]
     lines = [
-        f"### Coconut staff sync: {mode}",
+        f"### Coconut staff {kind}: {mode}",
         "",
         f"Site: {_md(data['site'])} · Entra groups: {groups} · {_md(_readable_time(data['generated_at']))}",
         "",
@@ -404,6 +415,8 @@ def render_markdown(data, max_changes=MARKDOWN_MAX_CHANGES):
         lines += _md_changes(data["changes"], max_changes)
     else:
         lines += ["No changes: Coconut's staff already equal the members of the selected Entra groups.", ""]
+    if data.get("undo"):
+        lines += _md_left_as_is(data["undo"])
     if data["conflicts"]:
         lines += _md_cases("Conflicts", data["conflicts"])
     if data["possible_duplicates"]:
@@ -733,6 +746,8 @@ HTML_TEMPLATE = r"""<!DOCTYPE html>
       {%- for g in d.groups %}<span title="{{ g.id }}">{{ g.displayName or g.id }}</span>{% else %}(none){% endfor -%}
     </dd></div>
     <div><dt>When</dt><dd><time datetime="{{ d.generated_at }}">{{ d.generated_at | when }}</time></dd></div>
+    {% if d.run_id %}<div><dt>Run</dt><dd class="mono" id="run-id">{{ d.run_id }}</dd></div>{% endif %}
+    {% if d.undo %}<div><dt>Undoes run</dt><dd class="mono" id="undoes">{{ d.undo.undone_run_id }}</dd></div>{% endif %}
     {% if d.options.get('membership') %}<div><dt>Membership</dt><dd>{{ d.options.get('membership') }}</dd></div>{% endif %}
   </dl>
 </div></header>
@@ -788,6 +803,29 @@ HTML_TEMPLATE = r"""<!DOCTYPE html>
   <p class="none" id="no-changes">No changes: Coconut's staff already equal the members of the selected Entra groups.</p>
   {% endif %}
 </section>
+
+{% if d.undo %}
+<section class="panel" id="left-as-is">
+  <h2>Changed since the run: left as it is <span class="n">{{ d.undo.left_as_is | length | n }}</span></h2>
+  {% if d.undo.left_as_is %}
+  <p class="hint">These staff changed after the undone run (by hand, or by a later run): the undo left them as they are.</p>
+  <table>
+    <thead><tr><th style="width:26%">Staff member</th><th>Fields: the run set → now</th><th style="width:26%">Why</th></tr></thead>
+    <tbody>
+    {% for item in d.undo.left_as_is %}
+      <tr><td><strong>{{ item.display_name or '(no name)' }}</strong><span class="sub">{{ item.email or '' }}</span>
+        <span class="sub mono">staff {{ item.id }}</span></td>
+        <td><ul class="fields">{% for f in item.fields %}<li><span class="fname">{{ f.field }}</span><del>{{ f.run_after | v(f.field) }}</del>
+          <span class="arrow">→</span><ins>{{ f.now | v(f.field) }}</ins></li>{% endfor %}</ul></td>
+        <td>{{ item.why }}</td></tr>
+    {% endfor %}
+    </tbody>
+  </table>
+  {% else %}
+  <p class="none">Nothing: every change of the undone run still stood, or was already undone.</p>
+  {% endif %}
+</section>
+{% endif %}
 
 {% macro person(p) %}
   <div class="person">
