@@ -229,5 +229,6 @@ def left_as_is_lines(left):
             who += f" <{item['email']}>"
         who += f", staff {item['id']}"
         fields = "; ".join(f"{f['field']} is now {_text(f['now'])} (the run set {_text(f['run_after'])})" for f in item["fields"])
-        lines.append(f"{item['action']} {who}: {item['why']}" + (f": {fields}" if fields else ""))
+        why = "" if item["why"] == LEFT_AS_IS else item["why"]  # the heading of the list says that much already
+        lines.append(f"{item['action']} {who}: " + "; ".join(part for part in (why, fields) if part))
     return lines
