@@ -47,9 +47,9 @@ APPLIED = {"created": [{"id": "201", "object_id": "obj-new", "display_name": "Ba
            "archived": [], "restored": [], "user_groups_created": [{"id": 7, "name": "Tellers"}], "converged_conflicts": 1}
 
 
-def report(check_mode=False, applied=APPLIED):
+def report(check_mode=False):
     return build_report_data(site=SITE, groups=[], check_mode=check_mode, plan=copy.deepcopy(PLAN), staff_before=copy.deepcopy(STAFF),
-                             generated_at=None, options={}, run_id=RUN_ID, applied=None if check_mode else applied)
+                             generated_at=None, options={}, run_id=RUN_ID, applied=None if check_mode else APPLIED)
 
 
 def by_action(data, action, staff_id=None):
