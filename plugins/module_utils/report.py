@@ -40,6 +40,7 @@ from ansible_collections.coconut.entra.plugins.module_utils.staff_view import du
 # 2: an applied run's report carries its run id and the Coconut id of every staff member it created (undo reads them).
 FORMAT_VERSION = 2
 MARKDOWN_MAX_CHANGES = 20
+NOTHING_TO_UNDO = "Nothing to undo: every change of the undone run is undone already, or was changed since (listed below)."
 # An option whose name contains one of these never reaches a report, whatever its value.
 SECRET_WORDS = ("secret", "token", "key", "password", "certificate", "credential")
 
@@ -324,6 +325,7 @@ def render_html(data):
     return template.render(
         d=data,
         count_labels=COUNT_LABELS,
+        nothing_to_undo=NOTHING_TO_UNDO,
         site_href=_safe_href(data.get("site")),
         # Markup: _script_json has already made the text inert inside <script>; HTML-escaping it would corrupt the JSON.
         page_json=Markup(_script_json(page_data)),  # noqa: S704
@@ -414,7 +416,7 @@ def render_markdown(data, max_changes=MARKDOWN_MAX_CHANGES):
     if data["changes"]:
         lines += _md_changes(data["changes"], max_changes)
     else:
-        lines += ["No changes: Coconut's staff already equal the members of the selected Entra groups.", ""]
+        lines += [NOTHING_TO_UNDO if data.get("undo") else "No changes: Coconut's staff already equal the members of the selected Entra groups.", ""]
     if data.get("undo"):
         lines += _md_left_as_is(data["undo"])
     if data["conflicts"]:
@@ -726,12 +728,12 @@ HTML_TEMPLATE = r"""<!DOCTYPE html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Coconut staff sync: {{ 'CHECK' if d.mode == 'check' else 'APPLIED' }} · {{ d.site }}</title>
+<title>Coconut staff {{ 'undo' if d.undo else 'sync' }}: {{ 'CHECK' if d.mode == 'check' else 'APPLIED' }} · {{ d.site }}</title>
 <style>{{ css }}</style>
 </head>
 <body>
 <header class="top"><div class="wrap">
-  <p class="brand">coconut.entra · staff sync report</p>
+  <p class="brand">coconut.entra · staff {{ 'undo' if d.undo else 'sync' }} report</p>
   <div class="title-row">
     <h1>{{ d.site }}</h1>
     {% if d.mode == 'check' %}
@@ -800,7 +802,8 @@ HTML_TEMPLATE = r"""<!DOCTYPE html>
     </tbody>
   </table>
   {% else %}
-  <p class="none" id="no-changes">No changes: Coconut's staff already equal the members of the selected Entra groups.</p>
+  <p class="none" id="no-changes">{% if d.undo %}{{ nothing_to_undo }}{% else -%}
+    No changes: Coconut's staff already equal the members of the selected Entra groups.{% endif %}</p>
   {% endif %}
 </section>
 

@@ -174,10 +174,12 @@ def test_undo_puts_coconut_back_except_what_was_changed_since(module_sandbox, tm
 
     # A second undo with the same report writes nothing.
     sandbox.clear_requests()
-    again = run_playbook("undo.yml", tmp_path, vars_files=[sandbox.vars_file], extra=extra)
+    again = run_playbook("undo.yml", tmp_path, vars_files=[sandbox.vars_file],
+                         extra=dict(extra, coconut_sync_report=str(tmp_path / "again.html")))
     assert again.rc == 0, again.output
     assert again.task("Undo the sync run")["changed"] is False
     assert sandbox.writes() == [] and staff_now(sandbox) == now
+    assert "Nothing to undo" in (tmp_path / "again.md").read_text() and "Nothing to undo" in (tmp_path / "again.html").read_text()
 
     # The undo's own report can be undone in turn: back to what the mistaken run left (the hand edit still stands).
     redo = undo_directly(sandbox, tmp_path / "undo.json", force_archive=True)
