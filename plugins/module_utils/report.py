@@ -326,6 +326,7 @@ def render_html(data):
         d=data,
         count_labels=COUNT_LABELS,
         nothing_to_undo=NOTHING_TO_UNDO,
+        field_labels=FIELD_LABELS,
         site_href=_safe_href(data.get("site")),
         # Markup: _script_json has already made the text inert inside <script>; HTML-escaping it would corrupt the JSON.
         page_json=Markup(_script_json(page_data)),  # noqa: S704
@@ -756,6 +757,7 @@ HTML_TEMPLATE = r"""<!DOCTYPE html>
 
 <nav class="toc"><div class="wrap">
   <a href="#changes">Changes<span class="n">{{ d.changes | length | n }}</span></a>
+  {% if d.undo %}<a href="#left-as-is">Left as it is<span class="n">{{ d.undo.left_as_is | length | n }}</span></a>{% endif %}
   <a href="#conflicts">Conflicts<span class="n">{{ d.conflicts | length }}</span></a>
   <a href="#possible-duplicates">Possible duplicates<span class="n">{{ d.possible_duplicates | length }}</span></a>
   {% if d.skipped %}<a href="#skipped">Skipped<span class="n">{{ d.skipped | length }}</span></a>{% endif %}
@@ -818,7 +820,7 @@ HTML_TEMPLATE = r"""<!DOCTYPE html>
     {% for item in d.undo.left_as_is %}
       <tr><td><strong>{{ item.display_name or '(no name)' }}</strong><span class="sub">{{ item.email or '' }}</span>
         <span class="sub mono">staff {{ item.id }}</span></td>
-        <td><ul class="fields">{% for f in item.fields %}<li><span class="fname">{{ f.field }}</span><del>{{ f.run_after | v(f.field) }}</del>
+        <td><ul class="fields">{% for f in item.fields %}<li><span class="fname">{{ field_labels.get(f.field, f.field) }}</span><del>{{ f.run_after | v(f.field) }}</del>
           <span class="arrow">→</span><ins>{{ f.now | v(f.field) }}</ins></li>{% endfor %}</ul></td>
         <td>{{ item.why }}</td></tr>
     {% endfor %}
