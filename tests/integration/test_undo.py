@@ -154,10 +154,13 @@ def test_undo_puts_coconut_back_except_what_was_changed_since(module_sandbox, tm
     assert "adopted by the undone run" in json.dumps(planned["changes"])
 
     # The undo: Coconut as before the run, but the hand-edited field; created staff archived, never deleted.
+    sandbox.clear_requests()
     applied = run_playbook("undo.yml", tmp_path, vars_files=[sandbox.vars_file],
                            extra=dict(extra, coconut_sync_report=str(tmp_path / "undo.html")))
     assert applied.rc == 0, applied.output
     result = applied.task("Undo the sync run")
+    lease_writes = [r for r in sandbox.writes("coconut") if "integrations/entra-id" in r["path"]]
+    assert len(lease_writes) >= 2, "the undo took the site lease (and released it) around its writes, like a sync"
     assert result["changed"] is True and [item["id"] for item in result["left_as_is"]] == ["107"]
     now = staff_now(sandbox)
     assert set(now) == set(after_run), "undo deletes nobody"
@@ -171,6 +174,9 @@ def test_undo_puts_coconut_back_except_what_was_changed_since(module_sandbox, tm
     assert undo_report["mode"] == "apply" and undo_report["undo"]["undone_run_id"] == run.result["run_id"]
     assert [item["id"] for item in undo_report["undo"]["left_as_is"]] == ["107"]
     assert "left as it is" in (tmp_path / "undo.md").read_text() and "left as it is" in (tmp_path / "undo.html").read_text()
+    for text in (preview.output, applied.output, *((tmp_path / name).read_text() for name in ("undo.json", "undo.html", "undo.md"))):
+        for secret in (sandbox.vars["coconut_api_token"], sandbox.vars["entra_client_secret"]):
+            assert secret not in text, "no secret in the undo's output or report"
 
     # A second undo with the same report writes nothing.
     sandbox.clear_requests()
