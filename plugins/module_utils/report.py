@@ -820,7 +820,8 @@ HTML_TEMPLATE = r"""<!DOCTYPE html>
     {% for item in d.undo.left_as_is %}
       <tr><td><strong>{{ item.display_name or '(no name)' }}</strong><span class="sub">{{ item.email or '' }}</span>
         <span class="sub mono">staff {{ item.id }}</span></td>
-        <td><ul class="fields">{% for f in item.fields %}<li><span class="fname">{{ field_labels.get(f.field, f.field) }}</span><del>{{ f.run_after | v(f.field) }}</del>
+        <td><ul class="fields">{% for f in item.fields %}<li><span class="fname">{{ field_labels.get(f.field, f.field) }}</span>
+          <del>{{ f.run_after | v(f.field) }}</del>
           <span class="arrow">→</span><ins>{{ f.now | v(f.field) }}</ins></li>{% endfor %}</ul></td>
         <td>{{ item.why }}</td></tr>
     {% endfor %}
