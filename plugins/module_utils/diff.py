@@ -83,6 +83,7 @@ def plan_changes(plan, staff_by_id=None):
             "before": dict(item["before"]),
             "after": dict(item["after"]),
         })
+        _keep_undo_reason(changes[-1], item)
     for item in plan.get("archive", []):
         staff = staff_by_id.get(item["id"], {})
         changes.append({
@@ -95,7 +96,14 @@ def plan_changes(plan, staff_by_id=None):
             "before": dict(item.get("before", {"status": "active"})),
             "after": dict(item.get("after", {"status": "archived"})),
         })
+        _keep_undo_reason(changes[-1], item)
     return changes
+
+
+def _keep_undo_reason(change, item):
+    """An undo's change says which change of the undone run it reverses (module_utils/undo.py sets it)."""
+    if item.get("undo"):
+        change["undo"] = item["undo"]
 
 
 def _staff_name(staff):

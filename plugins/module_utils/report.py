@@ -39,8 +39,10 @@ from ansible_collections.coconut.entra.plugins.module_utils.safe_text import sho
 from ansible_collections.coconut.entra.plugins.module_utils.staff_view import duplicate_sets, full_name, role_label, staff_row
 from ansible_collections.coconut.entra.plugins.module_utils.times import isoformat
 
-FORMAT_VERSION = 1
+# 2: an applied run's report carries its run id and the Coconut id of every staff member it created (undo reads them).
+FORMAT_VERSION = 2
 MARKDOWN_MAX_CHANGES = 20
+NOTHING_TO_UNDO = "Nothing to undo: every change of the undone run is undone already, or was changed since (listed below)."
 # An option whose name contains one of these never reaches a report, whatever its value.
 SECRET_WORDS = ("secret", "token", "key", "password", "certificate", "credential")
 
@@ -85,6 +87,8 @@ def public_options(options):
 
 def _why(change):
     action = change["action"]
+    if change.get("undo"):
+        return change["undo"]  # an undo run's change: what of the undone run it reverses
     if action == "create":
         return "matched no staff member: created as synced"
     if action == "archive":
@@ -186,8 +190,23 @@ def _users_tab(staff_after, changes):
     return rows, sets, counts
 
 
+def _record_applied_ids(changes, applied):
+    """Created staff get the ids Coconut gave them, and "new:<name>" staff groups the ids they were made with."""
+    made = {item.get("object_id"): item.get("id") for item in applied.get("created") or []}
+    # A create that found its staff already there (409, another run made it) updated that one instead.
+    made.update({item.get("object_id"): item.get("id") for item in applied.get("updated") or [] if item.get("converged")})
+    groups = {"new:" + str(group.get("name")): group.get("id") for group in applied.get("user_groups_created") or []}
+    for change in changes:
+        if change["action"] == "create" and change["id"] is None:
+            change["id"] = made.get(change["object_id"])
+        for side in ("before", "after"):
+            value = (change.get(side) or {}).get("user_group_id")
+            if isinstance(value, str) and value in groups:
+                change[side]["user_group_id"] = groups[value]
+
+
 def build_report_data(*, site, groups, check_mode, plan, staff_before, staff_after=None, generated_at, options,
-                      user_group_names=None):
+                      user_group_names=None, run_id=None, applied=None, undo=None):
     """Everything the report shows, as plain JSON-serialisable data.
 
     `staff_after` is Coconut's staff after a real run; left out (check mode), it is predicted
@@ -195,17 +214,22 @@ def build_report_data(*, site, groups, check_mode, plan, staff_before, staff_aft
     `generated_at` is a datetime (naive means UTC), an ISO string, or None for now.
     Options whose name hints at a credential are dropped (see SECRET_WORDS).
     `user_group_names` ({id: name}) shows staff groups in the changes by name.
+    `applied` (apply_plan's result) gives each create its Coconut id and each new staff group its id, so that the
+    JSON holds what undo needs; `undo` (an undo run's own facts: the run it undoes, what it left as it is) is kept as is.
     """
     staff_by_id = {record["id"]: record for record in staff_before}
     if staff_after is None:
         staff_after = apply_to_records(staff_before, plan)
     changes = _changes(plan, staff_by_id, user_group_names)
+    if applied:
+        _record_applied_ids(changes, applied)
     users, sets, users_counts = _users_tab(staff_after, changes)
     counts = {key: 0 for key, _label in COUNT_LABELS}
     counts.update(plan.get("counts") or {})
     data = {
         "format_version": FORMAT_VERSION,
         "generated_at": isoformat(generated_at),
+        "run_id": run_id,
         "site": site,
         "groups": [dict(group) for group in groups or []],
         "mode": "check" if check_mode else "apply",
@@ -219,6 +243,8 @@ def build_report_data(*, site, groups, check_mode, plan, staff_before, staff_aft
         "users_counts": users_counts,
         "duplicate_sets": sets,
     }
+    if undo is not None:
+        data["undo"] = undo
     # One round trip through JSON: what the JSON file holds is exactly this data.
     return json.loads(json.dumps(data, default=str))
 
@@ -291,6 +317,8 @@ def render_html(data):
     return template.render(
         d=data,
         count_labels=COUNT_LABELS,
+        nothing_to_undo=NOTHING_TO_UNDO,
+        field_labels=FIELD_LABELS,
         site_href=_safe_href(data.get("site")),
         # Markup: _script_json has already made the text inert inside <script>; HTML-escaping it would corrupt the JSON.
         page_json=Markup(_script_json(page_data)),  # noqa: S704
@@ -352,13 +380,24 @@ def _md_cases(title, cases):
     return lines + [""]
 
 
+def _md_left_as_is(undo):
+    left = undo.get("left_as_is") or []
+    lines = [f"Undoes run {_md(undo.get('undone_run_id'))}.", "", f"#### Changed since the run: left as it is ({len(left)})", ""]
+    for item in left:
+        fields = "; ".join(f"{_md(f['field'])}: the run set {_md(format_value(f['run_after'], f['field']))}, now "
+                           f"{_md(format_value(f['now'], f['field']))}" for f in item.get("fields") or [])
+        lines.append(f"- {_md_who(item)} (staff {_md(item['id'])}): {_md(item['why'])}" + (f". {fields}" if fields else ""))
+    return lines + [""]
+
+
 def render_markdown(data, max_changes=MARKDOWN_MAX_CHANGES):
     """A short summary fit for a merge-request comment: mode, site, counts, the first changes, what needs a decision."""
     mode = "CHECK, nothing was written" if data["mode"] == "check" else "APPLIED"
+    kind = "undo" if data.get("undo") else "sync"
     groups = ", ".join(_md(g.get("displayName") or g.get("id")) for g in data["groups"]) or "(none)"
     counts = data["counts"]
     lines = [
-        f"### Coconut staff sync: {mode}",
+        f"### Coconut staff {kind}: {mode}",
         "",
         f"Site: {_md(data['site'])} · Entra groups: {groups} · {_md(_readable_time(data['generated_at']))}",
         "",
@@ -370,7 +409,9 @@ def render_markdown(data, max_changes=MARKDOWN_MAX_CHANGES):
     if data["changes"]:
         lines += _md_changes(data["changes"], max_changes)
     else:
-        lines += ["No changes: Coconut's staff already equal the members of the selected Entra groups.", ""]
+        lines += [NOTHING_TO_UNDO if data.get("undo") else "No changes: Coconut's staff already equal the members of the selected Entra groups.", ""]
+    if data.get("undo"):
+        lines += _md_left_as_is(data["undo"])
     if data["conflicts"]:
         lines += _md_cases("Conflicts", data["conflicts"])
     if data["possible_duplicates"]:
@@ -680,12 +721,12 @@ HTML_TEMPLATE = r"""<!DOCTYPE html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Coconut staff sync: {{ 'CHECK' if d.mode == 'check' else 'APPLIED' }} · {{ d.site }}</title>
+<title>Coconut staff {{ 'undo' if d.undo else 'sync' }}: {{ 'CHECK' if d.mode == 'check' else 'APPLIED' }} · {{ d.site }}</title>
 <style>{{ css }}</style>
 </head>
 <body>
 <header class="top"><div class="wrap">
-  <p class="brand">coconut.entra · staff sync report</p>
+  <p class="brand">coconut.entra · staff {{ 'undo' if d.undo else 'sync' }} report</p>
   <div class="title-row">
     <h1>{{ d.site }}</h1>
     {% if d.mode == 'check' %}
@@ -700,12 +741,15 @@ HTML_TEMPLATE = r"""<!DOCTYPE html>
       {%- for g in d.groups %}<span title="{{ g.id }}">{{ g.displayName or g.id }}</span>{% else %}(none){% endfor -%}
     </dd></div>
     <div><dt>When</dt><dd><time datetime="{{ d.generated_at }}">{{ d.generated_at | when }}</time></dd></div>
+    {% if d.run_id %}<div><dt>Run</dt><dd class="mono" id="run-id">{{ d.run_id }}</dd></div>{% endif %}
+    {% if d.undo %}<div><dt>Undoes run</dt><dd class="mono" id="undoes">{{ d.undo.undone_run_id }}</dd></div>{% endif %}
     {% if d.options.get('membership') %}<div><dt>Membership</dt><dd>{{ d.options.get('membership') }}</dd></div>{% endif %}
   </dl>
 </div></header>
 
 <nav class="toc"><div class="wrap">
   <a href="#changes">Changes<span class="n">{{ d.changes | length | n }}</span></a>
+  {% if d.undo %}<a href="#left-as-is">Left as it is<span class="n">{{ d.undo.left_as_is | length | n }}</span></a>{% endif %}
   <a href="#conflicts">Conflicts<span class="n">{{ d.conflicts | length }}</span></a>
   <a href="#possible-duplicates">Possible duplicates<span class="n">{{ d.possible_duplicates | length }}</span></a>
   {% if d.skipped %}<a href="#skipped">Skipped<span class="n">{{ d.skipped | length }}</span></a>{% endif %}
@@ -752,9 +796,34 @@ HTML_TEMPLATE = r"""<!DOCTYPE html>
     </tbody>
   </table>
   {% else %}
-  <p class="none" id="no-changes">No changes: Coconut's staff already equal the members of the selected Entra groups.</p>
+  <p class="none" id="no-changes">{% if d.undo %}{{ nothing_to_undo }}{% else -%}
+    No changes: Coconut's staff already equal the members of the selected Entra groups.{% endif %}</p>
   {% endif %}
 </section>
+
+{% if d.undo %}
+<section class="panel" id="left-as-is">
+  <h2>Changed since the run: left as it is <span class="n">{{ d.undo.left_as_is | length | n }}</span></h2>
+  {% if d.undo.left_as_is %}
+  <p class="hint">These staff changed after the undone run (by hand, or by a later run): the undo left them as they are.</p>
+  <table>
+    <thead><tr><th style="width:26%">Staff member</th><th>Fields: the run set → now</th><th style="width:26%">Why</th></tr></thead>
+    <tbody>
+    {% for item in d.undo.left_as_is %}
+      <tr><td><strong>{{ item.display_name or '(no name)' }}</strong><span class="sub">{{ item.email or '' }}</span>
+        <span class="sub mono">staff {{ item.id }}</span></td>
+        <td><ul class="fields">{% for f in item.fields %}<li><span class="fname">{{ field_labels.get(f.field, f.field) }}</span>
+          <del>{{ f.run_after | v(f.field) }}</del>
+          <span class="arrow">→</span><ins>{{ f.now | v(f.field) }}</ins></li>{% endfor %}</ul></td>
+        <td>{{ item.why }}</td></tr>
+    {% endfor %}
+    </tbody>
+  </table>
+  {% else %}
+  <p class="none">Nothing: every change of the undone run still stood, or was already undone.</p>
+  {% endif %}
+</section>
+{% endif %}
 
 {% macro person(p) %}
   <div class="person">

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from contextlib import contextmanager
 
 from ansible_collections.coconut.entra.plugins.module_utils.diff import plan_changes, render_diff
@@ -79,6 +80,8 @@ class Sync:
         # Warnings name Entra users and Coconut staff: their text never reaches the terminal as control characters.
         self.warn = lambda msg: warn(shown(msg))
         self.timings = {}
+        self.run_id = str(uuid.uuid4())  # names this run in its result and report (undo refers to it)
+        self.applied = None  # apply_plan's whole result: the report takes the created staff ids from it
 
     @contextmanager
     def phase(self, name):
@@ -446,6 +449,7 @@ class Sync:
         truncated = {}
         result = {
             "changed": not empty,
+            "run_id": self.run_id,
             "counts": counts,
             "changes": _capped(changes, "changes", truncated),
             "conflicts": _capped(plan["conflicts"], "conflicts", truncated),
@@ -473,7 +477,7 @@ class Sync:
             from ansible_collections.coconut.entra.plugins.module_utils.apply import apply_plan
 
             with self.phase("apply"):
-                applied = apply_plan(self.coconut, plan, send_invite=bool(self.options.get("send_invite")))
+                applied = self.applied = apply_plan(self.coconut, plan, send_invite=bool(self.options.get("send_invite")))
             result["applied"] = {key: _capped(value, "applied." + key, truncated) if isinstance(value, list) else value
                                  for key, value in applied.items()}
             if truncated:
@@ -510,5 +514,7 @@ class Sync:
             generated_at=None,
             options={k: v for k, v in self.options.items() if k != "report"},
             user_group_names=self.user_group_names(),
+            run_id=self.run_id,
+            applied=None if self.check_mode else self.applied,
         )
         return write_report(self.options["report"], data)

@@ -163,6 +163,8 @@ options:
       - The files are written atomically with mode C(0600), whatever the umask - they list staff names and emails.
       - The Markdown summary escapes control characters and breaks C(@mentions) and bare URLs, so that posted as a
         merge-request comment it notifies nobody and links nowhere.
+      - The JSON of an applied run holds its run id, the site, and each change's before and after with the Coconut id of
+        every staff member it created - what C(staff_undo) (C(undo.yml)) needs to undo the run.
     type: path
 """
 
@@ -200,6 +202,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+run_id:
+  description: A UUID made at the start of the run; the run's report carries it too, and C(staff_undo) names the run by it.
+  returned: always
+  type: str
+  sample: 6f1c2d3e-8a4b-4c5d-9e6f-00000000abcd
 counts:
   description: Number of staff per action, and of conflicts, possible duplicates and skipped users.
   returned: always
