@@ -182,7 +182,13 @@ def _removed_new_secret(client, app_object_id, key_id):
     try:
         client.remove_password(app_object_id, key_id)
     except CoconutEntraError as exc:
-        return (f"The new client secret (key id {key_id}) could NOT be removed ({exc.msg}): remove it by hand. The secret in use is "
+        return _new_secret_left(key_id, exc)
+    return _new_secret_left(key_id)
+
+
+def _new_secret_left(key_id, error=None):
+    if error is not None:
+        return (f"The new client secret (key id {key_id}) could NOT be removed ({error.msg}): remove it by hand. The secret in use is "
                 "unchanged and still works")
     return f"The new client secret (key id {key_id}) was removed; the secret in use is unchanged and still works"
 
@@ -216,8 +222,34 @@ def _revoked_new_token(client, token_id):
     try:
         client.delete_api_token(token_id)
     except CoconutEntraError as exc:
-        return f"The new API token (id {token_id}) could NOT be revoked ({exc.msg}): revoke it in Coconut. The token in use is unchanged"
+        return _new_token_left(token_id, exc)
+    return _new_token_left(token_id)
+
+
+def _new_token_left(token_id, error=None):
+    if error is not None:
+        return f"The new API token (id {token_id}) could NOT be revoked ({error.msg}): revoke it in Coconut. The token in use is unchanged"
     return f"The new API token (id {token_id}) was revoked; the token in use is unchanged and still works"
+
+
+def as_step(step, undo_error, manage, removed_left, new_left):
+    """Run `manage()` (a removal) as the rotation step `step`, so that its failure reads like every other step's.
+
+    With `undo_error` (the error of the step that failed), the removal undoes that step's new credential: the task
+    fails with that error and what was left (`new_left(error or None)`). Without it, a failure of the removal itself
+    is the step's failure, and what was left is `removed_left`.
+    """
+    try:
+        result = manage()
+    except CoconutEntraError as exc:
+        if undo_error is None:
+            raise step_failed(step, exc, removed_left) from None
+        raise step_failed(step, CoconutEntraError(undo_error), new_left(exc)) from None
+    if undo_error is not None:
+        failure = step_failed(step, CoconutEntraError(undo_error), new_left(None))
+        failure.details["result"] = result
+        raise failure
+    return result
 
 
 # ---- what the api_token and entra_app_secret modules do (list, add, remove) --------------------
@@ -228,11 +260,20 @@ def _token_view(token, current_id=None):
             "created_at": token.get("created_at"), "current": current_id is not None and str(token.get("id")) == str(current_id)}
 
 
-def manage_api_tokens(coconut, make_client, state=None, name=None, token_id=None, verify=True, check_mode=False):
+def manage_api_tokens(coconut, make_client, state=None, name=None, token_id=None, verify=True, check_mode=False, step=None,
+                      undo_error=None):
     """The api_token module: list the site's tokens; `state` present creates (and proves) one, absent revokes `token_id`.
 
     `make_client(value)` builds a CoconutClient signed in with another token. Never revokes the token in use.
+    A revoke with `step` is that rotation step (see as_step; `undo_error`: it undoes the failed step's new token).
     """
+    if state == "absent" and step:
+        return as_step(step, undo_error, lambda: _manage_api_tokens(coconut, make_client, state, name, token_id, verify, check_mode),
+                       f"The token (id {token_id}) is still valid: revoke it in Coconut", lambda error: _new_token_left(token_id, error))
+    return _manage_api_tokens(coconut, make_client, state, name, token_id, verify, check_mode)
+
+
+def _manage_api_tokens(coconut, make_client, state, name, token_id, verify, check_mode):
     tokens = coconut.list_api_tokens()
     current_id = next((str(t["id"]) for t in tokens if t.get("current")), None)
     result = {"changed": False, "current_id": current_id}
@@ -268,8 +309,18 @@ def manage_app_secrets(entra, make_client, params, check_mode=False, warn=None):
     """The entra_app_secret module: list the app's secrets; `state` present adds (and proves) one, absent removes `key_id`.
 
     `params` are the module's options; `make_client(secret)` builds an EntraClient signed in with another secret;
-    `warn(text)` receives the expiry warnings. Never removes the secret in use.
+    `warn(text)` receives the expiry warnings. Never removes the secret in use. A removal with `step` is that
+    rotation step (`rotation_step`; see as_step; `undo_error`: it undoes the failed step's new secret).
     """
+    if params.get("state") == "absent" and params.get("rotation_step"):
+        key_id = params.get("key_id")
+        return as_step(params["rotation_step"], params.get("undo_error"), lambda: _manage_app_secrets(entra, make_client, params, check_mode, warn),
+                       f"The client secret (key id {key_id}) is still on the app: remove it in the Entra admin center (Certificates & secrets)",
+                       lambda error: _new_secret_left(key_id, error))
+    return _manage_app_secrets(entra, make_client, params, check_mode, warn)
+
+
+def _manage_app_secrets(entra, make_client, params, check_mode, warn):
     p = params
     app = entra.get_application(object_id=p.get("app_object_id"), app_id=p.get("app_id"))
     app_view = {"id": app.get("id"), "app_id": app.get("appId"), "display_name": app.get("displayName")}

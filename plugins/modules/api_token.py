@@ -51,6 +51,17 @@ options:
     description: With O(state=present), prove the new token before returning it (and revoke it if the proof fails).
     type: bool
     default: true
+  rotation_step:
+    description:
+      - With O(state=absent), the rotation step this task is, as C(rotate_token.yml) names it. A failure is then reported
+        as every rotation step's is (C(rotation step 'NAME' failed), the cause, then what was left).
+    type: str
+  undo_error:
+    description:
+      - With O(state=absent) and O(rotation_step), this task undoes the failed step O(rotation_step) by revoking the new
+        API token O(id) (as the rescue of C(rotate_token.yml) does), then fails with this error (the failed step's message)
+        and says whether the new API token was revoked.
+    type: str
 seealso:
   - module: coconut.entra.credentials_file
   - module: coconut.entra.entra_app_secret
@@ -112,6 +123,8 @@ def main():
         name=dict(type="str"),
         id=dict(type="str"),
         verify=dict(type="bool", default=True),
+        rotation_step=dict(type="str"),
+        undo_error=dict(type="str"),
     )
     argument_spec.update(entra_argument_spec())  # accepted and ignored, for module_defaults group/coconut.entra.all
     argument_spec.update(coconut_argument_spec())
@@ -123,7 +136,7 @@ def main():
 
     def manage():
         return manage_api_tokens(coconut_client_from_params(module), with_token, state=p["state"], name=p["name"], token_id=p["id"],
-                                 verify=p["verify"], check_mode=module.check_mode)
+                                 verify=p["verify"], check_mode=module.check_mode, step=p["rotation_step"], undo_error=p["undo_error"])
 
     module.exit_json(**run_guarded(module, manage, libraries=("requests",)))
 

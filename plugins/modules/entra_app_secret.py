@@ -93,6 +93,17 @@ options:
     description: Warn about secrets that expire within this many days.
     type: int
     default: 30
+  rotation_step:
+    description:
+      - With O(state=absent), the rotation step this task is, as C(rotate_token.yml) names it. A failure is then reported
+        as every rotation step's is (C(rotation step 'NAME' failed), the cause, then what was left).
+    type: str
+  undo_error:
+    description:
+      - With O(state=absent) and O(rotation_step), this task undoes the failed step O(rotation_step) by removing the new
+        client secret O(key_id) (as the rescue of C(rotate_token.yml) does), then fails with this error (the failed step's message)
+        and says whether the new client secret was removed.
+    type: str
 seealso:
   - module: coconut.entra.credentials_file
   - module: coconut.entra.api_token
@@ -228,6 +239,8 @@ def main():
         wait_timeout=dict(type="int", default=120),
         prove_permissions=dict(type="list", elements="str", choices=list(PROVABLE_PERMISSIONS), default=list(SYNC_PERMISSIONS)),
         expiry_warning_days=dict(type="int", default=30),
+        rotation_step=dict(type="str"),
+        undo_error=dict(type="str"),
     )
     argument_spec.update(entra_argument_spec())
     argument_spec.update(coconut_argument_spec())  # accepted and ignored, for module_defaults group/coconut.entra.all

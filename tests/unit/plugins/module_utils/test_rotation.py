@@ -438,3 +438,57 @@ def test_secrets_about_to_expire_are_warned_about_through_warn():
     warnings = []
     app_secrets(site, warn=warnings.append)
     assert len(warnings) == 1 and "k-old" in warnings[0] and "expired" in warnings[0]
+
+
+# ---- a removal as a named rotation step (rotate_token.yml's rescues) -----------------------------
+
+
+def test_an_undo_removes_the_new_secret_and_fails_with_the_failed_steps_error():
+    site = AppSite()
+    site.secrets["k-new"] = "new-secret-text"
+    with pytest.raises(CoconutEntraError) as caught:
+        app_secrets(site, state="absent", key_id="k-new", rotation_step="write the credentials file", undo_error="the file is read-only.")
+    assert caught.value.msg == ("rotation step 'write the credentials file' failed: the file is read-only. The new client secret "
+                                "(key id k-new) was removed; the secret in use is unchanged and still works")
+    assert site.removed == ["k-new"] and caught.value.details["step"] == "write the credentials file"
+
+
+def test_an_undo_whose_removal_fails_says_to_remove_it_by_hand():
+    site = AppSite(fail_remove=True)
+    site.secrets["k-new"] = "new-secret-text"
+    with pytest.raises(CoconutEntraError) as caught:
+        app_secrets(site, state="absent", key_id="k-new", rotation_step="write the credentials file", undo_error="read-only")
+    assert "failed: read-only. The new client secret (key id k-new) could NOT be removed (Graph answered 503)" in caught.value.msg
+
+
+def test_a_removal_that_fails_as_a_step_names_the_step_and_what_is_left():
+    site = AppSite(fail_remove=True)
+    site.secrets["k-2"] = "two-secret"
+    with pytest.raises(CoconutEntraError) as caught:
+        app_secrets(site, state="absent", key_id="k-2", rotation_step="remove the old client secret")
+    assert caught.value.msg == ("rotation step 'remove the old client secret' failed: Graph answered 503. The client secret (key id k-2) "
+                                "is still on the app: remove it in the Entra admin center (Certificates & secrets)")
+
+
+def test_a_removal_that_works_as_a_step_returns_as_usual():
+    site = AppSite()
+    site.secrets["k-2"] = "two-secret"
+    assert app_secrets(site, state="absent", key_id="k-2", rotation_step="remove the old client secret")["changed"] is True
+
+
+def test_a_token_undo_revokes_the_new_token_and_fails_with_the_failed_steps_error():
+    site = TokenSite()
+    site.tokens["t2"] = "new-token"
+    with pytest.raises(CoconutEntraError) as caught:
+        tokens(site, state="absent", token_id="t2", step="write the credentials file", undo_error="disk full")
+    assert caught.value.msg == ("rotation step 'write the credentials file' failed: disk full. The new API token (id t2) was revoked; "
+                                "the token in use is unchanged and still works")
+    assert site.revoked == ["t2"]
+
+
+def test_a_token_revoke_refused_as_a_step_says_the_token_is_still_valid():
+    site = TokenSite()
+    with pytest.raises(CoconutEntraError) as caught:
+        tokens(site, state="absent", token_id="t1", step="revoke the old Coconut API token")
+    assert caught.value.msg.startswith("rotation step 'revoke the old Coconut API token' failed: refusing to revoke")
+    assert caught.value.msg.endswith("The token (id t1) is still valid: revoke it in Coconut") and site.revoked == []
