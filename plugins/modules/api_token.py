@@ -25,6 +25,7 @@ extends_documentation_fragment:
   - coconut.entra.coconut
   - coconut.entra.tls
   - coconut.entra.attributes
+  - coconut.entra.rotation_step
 attributes:
   check_mode:
     support: full
@@ -51,17 +52,6 @@ options:
     description: With O(state=present), prove the new token before returning it (and revoke it if the proof fails).
     type: bool
     default: true
-  rotation_step:
-    description:
-      - With O(state=absent), the rotation step this task is, as C(rotate_token.yml) names it. A failure is then reported
-        as every rotation step's is (C(rotation step 'NAME' failed), the cause, then what was left).
-    type: str
-  undo_error:
-    description:
-      - With O(state=absent) and O(rotation_step), this task undoes the failed step O(rotation_step) by revoking the new
-        API token O(id) (as the rescue of C(rotate_token.yml) does), then fails with this error (the failed step's message)
-        and says whether the new API token was revoked.
-    type: str
 seealso:
   - module: coconut.entra.credentials_file
   - module: coconut.entra.entra_app_secret

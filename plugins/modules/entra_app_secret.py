@@ -29,6 +29,7 @@ extends_documentation_fragment:
   - coconut.entra.coconut
   - coconut.entra.tls
   - coconut.entra.attributes
+  - coconut.entra.rotation_step
 attributes:
   check_mode:
     support: full
@@ -93,17 +94,6 @@ options:
     description: Warn about secrets that expire within this many days.
     type: int
     default: 30
-  rotation_step:
-    description:
-      - With O(state=absent), the rotation step this task is, as C(rotate_token.yml) names it. A failure is then reported
-        as every rotation step's is (C(rotation step 'NAME' failed), the cause, then what was left).
-    type: str
-  undo_error:
-    description:
-      - With O(state=absent) and O(rotation_step), this task undoes the failed step O(rotation_step) by removing the new
-        client secret O(key_id) (as the rescue of C(rotate_token.yml) does), then fails with this error (the failed step's message)
-        and says whether the new client secret was removed.
-    type: str
 seealso:
   - module: coconut.entra.credentials_file
   - module: coconut.entra.api_token
