@@ -71,16 +71,12 @@ def test_strings_and_dicts_with_group_give_trimmed_references():
     assert connect.group_refs({"group": "Tellers"}) == ["Tellers"]
 
 
-@pytest.mark.parametrize(("groups", "message"), [
-    ([], "entra_groups is empty"),
-    (None, "entra_groups is empty"),
-    (["Tellers", "  "], "each entra_groups item must be"),
-    ([{"role": 10}], "each entra_groups item must be"),
-    ([5], "each entra_groups item must be"),
-])
-def test_bad_group_references_name_the_fix(groups, message):
-    with pytest.raises(CoconutEntraError, match=message):
-        connect.group_refs(groups)
+@pytest.mark.parametrize("groups", [[], None, ["Tellers", "  "], [{"role": 10}], [5]])
+def test_bad_group_references_are_refused_naming_entra_groups_before_anything_is_asked(groups):
+    entra, coconut = FakeEntra(), FakeCoconut()
+    with pytest.raises(CoconutEntraError, match="entra_groups"):
+        connect.verify_and_record(entra, coconut, groups, ["User.Read.All"])
+    assert entra.steps == [] and coconut.writes == []
 
 
 # ---- the record -----------------------------------------------------------------------------------
