@@ -273,7 +273,7 @@ def _plan(desired, staff, match, possible_duplicates, archive_threshold, force_a
     staff = list(staff)
     index = _StaffIndex(staff)
     synced_active = sum(1 for pos, member in enumerate(staff) if index.synced[pos] and _is_active(member))
-    allowed = archive_allowance(archive_threshold, synced_active)
+    archive_allowance(archive_threshold, synced_active)  # a bad threshold fails here, force_archive or not
 
     skipped_items = [_as_skipped(item) for item in skipped]
     skipped_keys = {normalise(item["object_id"]) for item in skipped_items if item["object_id"]}
@@ -412,7 +412,7 @@ def _plan(desired, staff, match, possible_duplicates, archive_threshold, force_a
         "skipped": len(skipped_items),
     }
     if not force_archive:
-        _check_safety(result, users, skipped_items, synced_active, archive_threshold, allowed)
+        check_safety(result, scope_size=len(users), skipped=skipped_items, synced_active=synced_active, threshold=archive_threshold)
     return result
 
 
@@ -498,10 +498,16 @@ def _unsynced_duplicates(staff, index, after_by_pos, archived, spared, creates):
             and (normalise(staff[pos].get("email")) in emails or _name_key(staff[pos].get("first_name"), staff[pos].get("last_name")) in names)]
 
 
-def _check_safety(result, users, skipped_items, synced_active, threshold, allowed):
-    """Fail the plan (before any write, in check mode too) when it would archive too many staff."""
-    archives = result["archive"]
-    if not users and not skipped_items and synced_active:
+def check_safety(plan, *, scope_size, skipped, synced_active, threshold):
+    """Fail the plan (before any write, in check mode too) when it would archive too many staff.
+
+    `scope_size`: how many enabled users the selected groups hold; `skipped`: the users left as they are;
+    `synced_active`: the site's synced active staff; `threshold`: coconut_archive_threshold. The full plan and a
+    delta run (which plans on the changed users only, but counts the whole site) both call this.
+    """
+    archives = plan["archive"]
+    allowed = archive_allowance(threshold, synced_active)
+    if not scope_size and not skipped and synced_active:
         raise CoconutEntraError(
             f"the selected Entra groups have no enabled users, so every one of the {synced_active} synced active staff would be archived; "
             "nothing was written. Check entra_groups (an emptied or wrong group, or a membership setting that finds nobody); "

@@ -17,7 +17,7 @@ import time
 
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 from ansible_collections.coconut.entra.plugins.module_utils.entra import SYNC_PERMISSIONS
-from ansible_collections.coconut.entra.plugins.module_utils.times import parse_datetime, utcnow
+from ansible_collections.coconut.entra.plugins.module_utils.times import format_datetime, parse_datetime, utcnow
 
 DEFAULT_WAIT_TIMEOUT = 120
 EXPIRY_WARNING_DAYS = 30
@@ -182,7 +182,13 @@ def _removed_new_secret(client, app_object_id, key_id):
     try:
         client.remove_password(app_object_id, key_id)
     except CoconutEntraError as exc:
-        return (f"The new client secret (key id {key_id}) could NOT be removed ({exc.msg}): remove it by hand. The secret in use is "
+        return _new_secret_left(key_id, exc)
+    return _new_secret_left(key_id)
+
+
+def _new_secret_left(key_id, error=None):
+    if error is not None:
+        return (f"The new client secret (key id {key_id}) could NOT be removed ({error.msg}): remove it by hand. The secret in use is "
                 "unchanged and still works")
     return f"The new client secret (key id {key_id}) was removed; the secret in use is unchanged and still works"
 
@@ -216,5 +222,145 @@ def _revoked_new_token(client, token_id):
     try:
         client.delete_api_token(token_id)
     except CoconutEntraError as exc:
-        return f"The new API token (id {token_id}) could NOT be revoked ({exc.msg}): revoke it in Coconut. The token in use is unchanged"
+        return _new_token_left(token_id, exc)
+    return _new_token_left(token_id)
+
+
+def _new_token_left(token_id, error=None):
+    if error is not None:
+        return f"The new API token (id {token_id}) could NOT be revoked ({error.msg}): revoke it in Coconut. The token in use is unchanged"
     return f"The new API token (id {token_id}) was revoked; the token in use is unchanged and still works"
+
+
+def as_step(step, undo_error, manage, removed_left, new_left):
+    """Run `manage()` (a removal) as the rotation step `step`, so that its failure reads like every other step's.
+
+    With `undo_error` (the error of the step that failed), the removal undoes that step's new credential: the task
+    fails with that error and what was left (`new_left(error or None)`). Without it, a failure of the removal itself
+    is the step's failure, and what was left is `removed_left`.
+    """
+    try:
+        result = manage()
+    except CoconutEntraError as exc:
+        if undo_error is None:
+            raise step_failed(step, exc, removed_left) from None
+        raise step_failed(step, CoconutEntraError(undo_error), new_left(exc)) from None
+    if undo_error is not None:
+        failure = step_failed(step, CoconutEntraError(undo_error), new_left(None))
+        failure.details["result"] = result
+        raise failure
+    return result
+
+
+# ---- what the api_token and entra_app_secret modules do (list, add, remove) --------------------
+
+
+def _token_view(token, current_id=None):
+    return {"id": None if token.get("id") is None else str(token["id"]), "name": token.get("name"),
+            "created_at": token.get("created_at"), "current": current_id is not None and str(token.get("id")) == str(current_id)}
+
+
+def manage_api_tokens(coconut, make_client, state=None, name=None, token_id=None, verify=True, check_mode=False, step=None,
+                      undo_error=None):
+    """The api_token module: list the site's tokens; `state` present creates (and proves) one, absent revokes `token_id`.
+
+    `make_client(value)` builds a CoconutClient signed in with another token. Never revokes the token in use.
+    A revoke with `step` is that rotation step (see as_step; `undo_error`: it undoes the failed step's new token).
+    """
+    if state == "absent" and step:
+        return as_step(step, undo_error, lambda: _manage_api_tokens(coconut, make_client, state, name, token_id, verify, check_mode),
+                       f"The token (id {token_id}) is still valid: revoke it in Coconut", lambda error: _new_token_left(token_id, error))
+    return _manage_api_tokens(coconut, make_client, state, name, token_id, verify, check_mode)
+
+
+def _manage_api_tokens(coconut, make_client, state, name, token_id, verify, check_mode):
+    tokens = coconut.list_api_tokens()
+    current_id = next((str(t["id"]) for t in tokens if t.get("current")), None)
+    result = {"changed": False, "current_id": current_id}
+    if state == "present":
+        name = name or "coconut.entra " + format_datetime(utcnow())
+        result.update(changed=True, replaces_id=current_id)
+        if check_mode:
+            tokens.append({"id": None, "name": name})
+        else:
+            new = add_coconut_token(coconut, make_client, name, prove=verify)
+            result.update(id=str(new["id"]), token=new.get("token"))
+            tokens.append({k: v for k, v in new.items() if k != "token"})
+    elif state == "absent":
+        result["id"] = token_id
+        if any(str(t["id"]) == token_id for t in tokens):
+            if token_id == current_id:
+                raise CoconutEntraError(f"refusing to revoke Coconut API token {token_id}: it is the token this task signs in with. "
+                                        "Sign in with another token (the new one, as rotate_token.yml does) to revoke it")
+            if not check_mode:
+                coconut.delete_api_token(token_id)
+            tokens = [t for t in tokens if str(t["id"]) != token_id]
+            result["changed"] = True
+    result["tokens"] = [_token_view(t, current_id) for t in tokens]
+    return result
+
+
+def _given(params, name, default):
+    value = params.get(name)
+    return default if value is None else value
+
+
+def manage_app_secrets(entra, make_client, params, check_mode=False, warn=None):
+    """The entra_app_secret module: list the app's secrets; `state` present adds (and proves) one, absent removes `key_id`.
+
+    `params` are the module's options; `make_client(secret)` builds an EntraClient signed in with another secret;
+    `warn(text)` receives the expiry warnings. Never removes the secret in use. A removal with `step` is that
+    rotation step (`rotation_step`; see as_step; `undo_error`: it undoes the failed step's new secret).
+    """
+    if params.get("state") == "absent" and params.get("rotation_step"):
+        key_id = params.get("key_id")
+        return as_step(params["rotation_step"], params.get("undo_error"), lambda: _manage_app_secrets(entra, make_client, params, check_mode, warn),
+                       f"The client secret (key id {key_id}) is still on the app: remove it in the Entra admin center (Certificates & secrets)",
+                       lambda error: _new_secret_left(key_id, error))
+    return _manage_app_secrets(entra, make_client, params, check_mode, warn)
+
+
+def _manage_app_secrets(entra, make_client, params, check_mode, warn):
+    p = params
+    app = entra.get_application(object_id=p.get("app_object_id"), app_id=p.get("app_id"))
+    app_view = {"id": app.get("id"), "app_id": app.get("appId"), "display_name": app.get("displayName")}
+    credentials = list(app.get("passwordCredentials") or [])
+    current, problem = identify_current_secret(credentials, p.get("entra_client_secret"), key_id=p.get("current_key_id"))
+    result = {"changed": False, "app": app_view, "current_key_id": current}
+    if current is None:
+        result["current_key_problem"] = problem
+
+    if p.get("state") == "present":
+        if current is None and p.get("require_current"):
+            raise CoconutEntraError(f"rotation step 'identify the client secret in use' failed: {problem}. Nothing was added; "
+                                    "the secret in use is unchanged", step="identify the client secret in use")
+        end = end_of_lifetime(p.get("lifetime_days"))
+        name = p.get("display_name") or "coconut.entra " + format_datetime(utcnow())
+        result.update(changed=True, replaces_key_id=current, end_datetime=format_datetime(end))
+        if not check_mode:
+            wait_timeout = _given(p, "wait_timeout", DEFAULT_WAIT_TIMEOUT)
+            new = add_entra_secret(entra, make_client, app["id"], name, end, wait_timeout=wait_timeout,
+                                   prove_permissions=_given(p, "prove_permissions", SYNC_PERMISSIONS), wait=wait_timeout > 0)
+            result.update(key_id=new.get("keyId"), secret=new.get("secretText"), hint=new.get("hint"),
+                          end_datetime=new.get("endDateTime") or result["end_datetime"],
+                          attempts=new["attempts"], waited_seconds=new["waited_seconds"])
+            credentials.append({k: v for k, v in new.items() if k != "secretText"})
+        else:
+            credentials.append({"keyId": None, "displayName": name, "endDateTime": result["end_datetime"]})
+    elif p.get("state") == "absent":
+        key_id = p.get("key_id")
+        result["key_id"] = key_id
+        if any(c.get("keyId") == key_id for c in credentials):
+            if key_id == current:
+                raise CoconutEntraError(f"refusing to remove client secret {key_id}: it is the secret this task signs in with, and "
+                                        "removing it would lock the collection out. Sign in with another credential (the new "
+                                        "secret, as rotate_token.yml does) to remove it")
+            if not check_mode:
+                entra.remove_password(app["id"], key_id)
+            credentials = [c for c in credentials if c.get("keyId") != key_id]
+            result["changed"] = True
+
+    result["secrets"] = describe_secrets(credentials, current_key_id=current)
+    for warning in expiry_warnings([s for s in result["secrets"] if s["key_id"]], days=_given(p, "expiry_warning_days", EXPIRY_WARNING_DAYS)):
+        (warn or (lambda text: None))(warning)
+    return result

@@ -345,14 +345,15 @@ class Sync:
 
     def _check_delta_safety(self, plan):
         """The archive threshold and the empty-scope guard of a delta run, on the whole site after the change."""
-        from ansible_collections.coconut.entra.plugins.module_utils.reconcile import _check_safety, archive_allowance
+        from ansible_collections.coconut.entra.plugins.module_utils.reconcile import check_safety
 
-        synced_active = self.delta["synced_active"]
-        # _check_safety reads only whether the scope is empty from its `users` argument.
-        _check_safety(plan, range(self.delta["scope"]), plan.get("skipped") or [], synced_active, self.threshold,
-                      archive_allowance(self.threshold, synced_active))
+        check_safety(plan, scope_size=self.delta["scope"], skipped=plan.get("skipped") or [], synced_active=self.delta["synced_active"],
+                     threshold=self.threshold)
 
     def run(self):
+        """validate -> Entra token -> observe the lease -> read and plan -> (only if the plan writes) take the lease,
+        plan again if another run applied meanwhile -> _finish (warn, result, gates, apply, report, delta state) ->
+        release. Check mode: validate -> read and plan -> _finish, with no lease."""
         from ansible_collections.coconut.entra.plugins.module_utils.reconcile import plan_is_empty
 
         with self.phase("validate"):
@@ -394,11 +395,21 @@ class Sync:
 
     def _finish(self, plan):
         """Warnings, the result, the CI gates, then (a real run) the writes, the report and the delta state."""
-        from ansible_collections.coconut.entra.plugins.module_utils.reconcile import plan_is_empty
-
         staff_by_id = {s["id"]: s for s in self.staff}
-        changes = plan_changes(plan, staff_by_id)
-        counts = dict(plan["counts"])
+        self.warn_about(plan, staff_by_id)
+        result = self.build_result(plan, staff_by_id)
+        self.gate(plan, result)
+        staff_after = None if self.check_mode else self.staff
+        if not self.check_mode and result["changed"]:
+            staff_after = self.apply(plan, result)
+        if self.options.get("report"):
+            result["report"] = self.write_report(plan, staff_after)
+        if self.next_state is not None:
+            self.save_state(result)
+        return result
+
+    def warn_about(self, plan, staff_by_id):
+        """One warning per conflict and possible duplicate (up to WARNINGS_CAP of each), naming the people involved."""
 
         def who(staff_ids):
             """Candidate staff as people see them on the Users tab: name, email and id."""
@@ -442,13 +453,19 @@ class Sync:
         if len(plan["conflicts"]) > WARNINGS_CAP or len(plan["possible_duplicates"]) > WARNINGS_CAP:
             self.warn("%d conflict(s) and %d possible duplicate(s) in all; only the first %d of each are shown here: set "
                       "coconut_sync_report for the full list" % (len(plan["conflicts"]), len(plan["possible_duplicates"]), WARNINGS_CAP))
-        empty = plan_is_empty(plan)
+
+    def build_result(self, plan, staff_by_id):
+        """The module result for `plan`: counts, changes, the diff, the CI gates (nothing written yet)."""
+        from ansible_collections.coconut.entra.plugins.module_utils.reconcile import plan_is_empty
+
+        changes = plan_changes(plan, staff_by_id)
+        counts = dict(plan["counts"])
         # A 100,000-staff plan would make a result of hundreds of megabytes that Ansible copies, scans for
         # secrets and prints: lists stay whole up to RESULT_CAP entries, then keep the first RESULT_CAP
         # (the counts stay exact, `truncated` says what was cut, and the report holds everything).
         truncated = {}
         result = {
-            "changed": not empty,
+            "changed": not plan_is_empty(plan),
             "run_id": self.run_id,
             "counts": counts,
             "changes": _capped(changes, "changes", truncated),
@@ -464,6 +481,10 @@ class Sync:
         if truncated:
             result["truncated"] = truncated
         result["ci_gates"] = ci_gates(plan, counts)
+        return result
+
+    def gate(self, plan, result):
+        """Raise, before any write, when a CI gate the module's options set fails."""
         gate = tripped_gate(result["ci_gates"], self.options, self.check_mode)
         if gate:
             # A CI gate that fails still leaves the plan behind: the report is the artifact CI keeps and comments with.
@@ -472,31 +493,31 @@ class Sync:
             if not self.check_mode:
                 result["changed"] = False  # the gate stopped the real run before any write
             raise CoconutEntraError(gate, result=result)
-        staff_after = None if self.check_mode else self.staff
-        if not self.check_mode and not empty:
-            from ansible_collections.coconut.entra.plugins.module_utils.apply import apply_plan
 
-            with self.phase("apply"):
-                applied = self.applied = apply_plan(self.coconut, plan, send_invite=bool(self.options.get("send_invite")))
-            result["applied"] = {key: _capped(value, "applied." + key, truncated) if isinstance(value, list) else value
-                                 for key, value in applied.items()}
-            if truncated:
-                result["truncated"] = truncated
-            # The report shows Coconut as it is now, not as predicted; read only when a report is asked for.
-            staff_after = self.coconut.list_staff() if self.options.get("report") else None
-        if self.options.get("report"):
-            result["report"] = self.write_report(plan, staff_after)
-        if self.next_state is not None:
-            result["delta"] = {"mode": "delta" if self.delta is not None else "full", "state": self.store.where,
-                               "changed_users": len(self.delta["changed"]) if self.delta is not None else None}
-            # Only after a successful apply (a failure above leaves the old links, so the next run sees the change
-            # again); never in check mode.
-            if not self.check_mode:
-                from ansible_collections.coconut.entra.plugins.module_utils.delta import sign
+    def apply(self, plan, result):
+        """Write the plan to Coconut; `applied` goes into the result. Returns the staff after (read only for a report)."""
+        from ansible_collections.coconut.entra.plugins.module_utils.apply import apply_plan
 
-                with self.phase("save_state"):
-                    self.store.save(sign(self.next_state, self.state_key))
-        return result
+        with self.phase("apply"):
+            applied = self.applied = apply_plan(self.coconut, plan, send_invite=bool(self.options.get("send_invite")))
+        truncated = result.get("truncated", {})
+        result["applied"] = {key: _capped(value, "applied." + key, truncated) if isinstance(value, list) else value
+                             for key, value in applied.items()}
+        if truncated:
+            result["truncated"] = truncated
+        # The report shows Coconut as it is now, not as predicted; read only when a report is asked for.
+        return self.coconut.list_staff() if self.options.get("report") else None
+
+    def save_state(self, result):
+        """Say how the delta read went; a real run then stores the new delta state (after a successful apply only:
+        a failure before this leaves the old links, so the next run sees the change again)."""
+        result["delta"] = {"mode": "delta" if self.delta is not None else "full", "state": self.store.where,
+                           "changed_users": len(self.delta["changed"]) if self.delta is not None else None}
+        if not self.check_mode:
+            from ansible_collections.coconut.entra.plugins.module_utils.delta import sign
+
+            with self.phase("save_state"):
+                self.store.save(sign(self.next_state, self.state_key))
 
     def user_group_names(self):
         return {str(group["id"]): group.get("name") for group in self.user_groups or []}

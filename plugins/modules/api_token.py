@@ -25,6 +25,7 @@ extends_documentation_fragment:
   - coconut.entra.coconut
   - coconut.entra.tls
   - coconut.entra.attributes
+  - coconut.entra.rotation_step
 attributes:
   check_mode:
     support: full
@@ -102,15 +103,8 @@ replaces_id:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.coconut.entra.plugins.module_utils.common import coconut_argument_spec, coconut_client_from_params, entra_argument_spec
-from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
-from ansible_collections.coconut.entra.plugins.module_utils.rotation import add_coconut_token
-from ansible_collections.coconut.entra.plugins.module_utils.times import format_datetime, utcnow
+from ansible_collections.coconut.entra.plugins.module_utils.rotation import manage_api_tokens
 from ansible_collections.coconut.entra.plugins.module_utils.runner import run_guarded
-
-
-def _view(token, current_id=None):
-    return {"id": None if token.get("id") is None else str(token["id"]), "name": token.get("name"),
-            "created_at": token.get("created_at"), "current": current_id is not None and str(token.get("id")) == str(current_id)}
 
 
 def main():
@@ -119,6 +113,8 @@ def main():
         name=dict(type="str"),
         id=dict(type="str"),
         verify=dict(type="bool", default=True),
+        rotation_step=dict(type="str"),
+        undo_error=dict(type="str"),
     )
     argument_spec.update(entra_argument_spec())  # accepted and ignored, for module_defaults group/coconut.entra.all
     argument_spec.update(coconut_argument_spec())
@@ -129,31 +125,8 @@ def main():
         return coconut_client_from_params(dict(p, coconut_api_token=value))
 
     def manage():
-        coconut = coconut_client_from_params(module)
-        tokens = coconut.list_api_tokens()
-        current_id = next((str(t["id"]) for t in tokens if t.get("current")), None)
-        result = {"changed": False, "current_id": current_id}
-        if p["state"] == "present":
-            name = p["name"] or "coconut.entra " + format_datetime(utcnow())
-            result.update(changed=True, replaces_id=current_id)
-            if module.check_mode:
-                tokens.append({"id": None, "name": name})
-            else:
-                new = add_coconut_token(coconut, with_token, name, prove=p["verify"])
-                result.update(id=str(new["id"]), token=new.get("token"))
-                tokens.append({k: v for k, v in new.items() if k != "token"})
-        elif p["state"] == "absent":
-            result["id"] = p["id"]
-            if any(str(t["id"]) == p["id"] for t in tokens):
-                if p["id"] == current_id:
-                    raise CoconutEntraError(f"refusing to revoke Coconut API token {p['id']}: it is the token this task signs in with. "
-                                            "Sign in with another token (the new one, as rotate_token.yml does) to revoke it")
-                if not module.check_mode:
-                    coconut.delete_api_token(p["id"])
-                tokens = [t for t in tokens if str(t["id"]) != p["id"]]
-                result["changed"] = True
-        result["tokens"] = [_view(t, current_id) for t in tokens]
-        return result
+        return manage_api_tokens(coconut_client_from_params(module), with_token, state=p["state"], name=p["name"], token_id=p["id"],
+                                 verify=p["verify"], check_mode=module.check_mode, step=p["rotation_step"], undo_error=p["undo_error"])
 
     module.exit_json(**run_guarded(module, manage, libraries=("requests",)))
 

@@ -29,6 +29,7 @@ extends_documentation_fragment:
   - coconut.entra.coconut
   - coconut.entra.tls
   - coconut.entra.attributes
+  - coconut.entra.rotation_step
 attributes:
   check_mode:
     support: full
@@ -210,15 +211,7 @@ from ansible_collections.coconut.entra.plugins.module_utils.common import (
     entra_client_from_params,
     entra_credential_rules,
 )
-from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
-from ansible_collections.coconut.entra.plugins.module_utils.rotation import (
-    add_entra_secret,
-    describe_secrets,
-    end_of_lifetime,
-    expiry_warnings,
-    identify_current_secret,
-)
-from ansible_collections.coconut.entra.plugins.module_utils.times import format_datetime, utcnow
+from ansible_collections.coconut.entra.plugins.module_utils.rotation import manage_app_secrets
 from ansible_collections.coconut.entra.plugins.module_utils.entra import PROVABLE_PERMISSIONS, SYNC_PERMISSIONS
 from ansible_collections.coconut.entra.plugins.module_utils.runner import run_guarded
 
@@ -236,6 +229,8 @@ def main():
         wait_timeout=dict(type="int", default=120),
         prove_permissions=dict(type="list", elements="str", choices=list(PROVABLE_PERMISSIONS), default=list(SYNC_PERMISSIONS)),
         expiry_warning_days=dict(type="int", default=30),
+        rotation_step=dict(type="str"),
+        undo_error=dict(type="str"),
     )
     argument_spec.update(entra_argument_spec())
     argument_spec.update(coconut_argument_spec())  # accepted and ignored, for module_defaults group/coconut.entra.all
@@ -247,49 +242,7 @@ def main():
         return entra_client_from_params(dict(p, entra_client_secret=secret, entra_client_certificate=None, entra_client_private_key=None))
 
     def manage():
-        entra = entra_client_from_params(module)
-        app = entra.get_application(object_id=p["app_object_id"], app_id=p["app_id"])
-        app_view = {"id": app.get("id"), "app_id": app.get("appId"), "display_name": app.get("displayName")}
-        credentials = list(app.get("passwordCredentials") or [])
-        current, problem = identify_current_secret(credentials, p["entra_client_secret"], key_id=p["current_key_id"])
-        result = {"changed": False, "app": app_view, "current_key_id": current}
-        if current is None:
-            result["current_key_problem"] = problem
-
-        if p["state"] == "present":
-            if current is None and p["require_current"]:
-                raise CoconutEntraError(f"rotation step 'identify the client secret in use' failed: {problem}. Nothing was added; "
-                                        "the secret in use is unchanged", step="identify the client secret in use")
-            end = end_of_lifetime(p["lifetime_days"])
-            name = p["display_name"] or "coconut.entra " + format_datetime(utcnow())
-            result.update(changed=True, replaces_key_id=current, end_datetime=format_datetime(end))
-            if not module.check_mode:
-                wait = p["wait_timeout"] > 0
-                new = add_entra_secret(entra, with_secret, app["id"], name, end, wait_timeout=p["wait_timeout"],
-                                       prove_permissions=p["prove_permissions"], wait=wait)
-                result.update(key_id=new.get("keyId"), secret=new.get("secretText"), hint=new.get("hint"),
-                              end_datetime=new.get("endDateTime") or result["end_datetime"],
-                              attempts=new["attempts"], waited_seconds=new["waited_seconds"])
-                credentials.append({k: v for k, v in new.items() if k != "secretText"})
-            else:
-                credentials.append({"keyId": None, "displayName": name, "endDateTime": result["end_datetime"]})
-        elif p["state"] == "absent":
-            key_id = p["key_id"]
-            result["key_id"] = key_id
-            if any(c.get("keyId") == key_id for c in credentials):
-                if key_id == current:
-                    raise CoconutEntraError(f"refusing to remove client secret {key_id}: it is the secret this task signs in with, and "
-                                            "removing it would lock the collection out. Sign in with another credential (the new "
-                                            "secret, as rotate_token.yml does) to remove it")
-                if not module.check_mode:
-                    entra.remove_password(app["id"], key_id)
-                credentials = [c for c in credentials if c.get("keyId") != key_id]
-                result["changed"] = True
-
-        result["secrets"] = describe_secrets(credentials, current_key_id=current)
-        for warning in expiry_warnings([s for s in result["secrets"] if s["key_id"]], days=p["expiry_warning_days"]):
-            module.warn(warning)
-        return result
+        return manage_app_secrets(entra_client_from_params(module), with_secret, p, check_mode=module.check_mode, warn=module.warn)
 
     module.exit_json(**run_guarded(module, manage, libraries=("requests", "msal")))
 

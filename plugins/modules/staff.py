@@ -97,41 +97,9 @@ staff:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.coconut.entra.plugins.module_utils.common import coconut_argument_spec, coconut_client_from_params, entra_argument_spec
-from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
-from ansible_collections.coconut.entra.plugins.module_utils.reconcile import normalise
+from ansible_collections.coconut.entra.plugins.module_utils.records import ensure_staff
 from ansible_collections.coconut.entra.plugins.module_utils.roles import ROLE_CODES
 from ansible_collections.coconut.entra.plugins.module_utils.runner import run_guarded
-from ansible_collections.coconut.entra.plugins.module_utils.staff_view import staff_row
-
-FIELDS = ("first_name", "last_name", "email", "job_title", "language", "role", "locations", "user_group_id")
-
-
-def _find(coconut, staff_id, email):
-    if staff_id:
-        return coconut.get_staff(staff_id)
-    wanted = normalise(email)
-    found = [s for s in coconut.list_staff() if normalise(s.get("email")) == wanted]
-    if len(found) > 1:
-        raise CoconutEntraError("%d Coconut staff have the email %s (ids %s); give the one to manage with id"
-                                % (len(found), email, ", ".join(s["id"] for s in found)))
-    return found[0] if found else None
-
-
-def _changes(current, params):
-    """Only the given fields whose value differs (locations as a set). An email that found the staff member is the key, not a change."""
-    before, after = {}, {}
-    for name in FIELDS:
-        value = params[name]
-        if value is None or (name == "email" and not params["id"]):
-            continue
-        old = current.get(name)
-        same = sorted(old or []) == sorted(value) if name == "locations" else old == value
-        if not same:
-            before[name], after[name] = old, value
-    status = "archived" if params["state"] == "archived" else "active"
-    if current.get("status") != status:
-        before["status"], after["status"] = current.get("status"), status
-    return before, after
 
 
 def main():
@@ -153,29 +121,9 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, required_one_of=[("id", "email")])
 
     def ensure():
-        coconut = coconut_client_from_params(module)
-        params = module.params
-        current = _find(coconut, params["id"], params["email"])
-        if current is None:
-            if params["id"]:
-                raise CoconutEntraError("no Coconut staff with id %s" % params["id"])
-            missing = [name for name in ("first_name", "last_name", "email") if not params[name]]
-            if missing:
-                raise CoconutEntraError("no Coconut staff has the email %s; to create one, also give %s"
-                                        % (params["email"], ", ".join(missing)))
-            before, after = {}, {name: params[name] for name in FIELDS if params[name] is not None}
-            after["status"] = "archived" if params["state"] == "archived" else "active"
-            staff = dict(after, id=None, integration=None)
-            if not module.check_mode:
-                staff = coconut.create_staff(after, send_invite=params["send_invite"])
-        else:
-            before, after = _changes(current, params)
-            staff = dict(current, **after)
-            if after and not module.check_mode:
-                staff = coconut.update_staff(current["id"], after)
-        result = {"changed": bool(after) and before != after, "staff": staff_row(staff)}
-        if module._diff:
-            result["diff"] = {"before": before, "after": after}
+        result = ensure_staff(coconut_client_from_params(module), module.params, check_mode=module.check_mode)
+        if not module._diff:
+            result.pop("diff")
         return result
 
     module.exit_json(**run_guarded(module, ensure, libraries=("requests", "jinja2")))

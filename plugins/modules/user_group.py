@@ -52,8 +52,7 @@ user_group:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.coconut.entra.plugins.module_utils.common import coconut_argument_spec, coconut_client_from_params, entra_argument_spec
-from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
-from ansible_collections.coconut.entra.plugins.module_utils.reconcile import user_groups_named
+from ansible_collections.coconut.entra.plugins.module_utils.records import ensure_user_group
 from ansible_collections.coconut.entra.plugins.module_utils.runner import run_guarded
 
 
@@ -64,28 +63,10 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
 
     def ensure():
-        coconut = coconut_client_from_params(module)
-        name, external_id = module.params["name"], module.params["external_id"]
-        found = user_groups_named(coconut.list_user_groups(), name)
-        if len(found) > 1:
-            raise CoconutEntraError("staff group name %r matches %d Coconut staff groups: %s; rename or remove all but one in Coconut, "
-                                    "nothing was written" % (name, len(found), ", ".join("%s (%s)" % (g.get("name"), g["id"]) for g in found)))
-        existing = found[0] if found else None
-        before = None if existing is None else {"name": existing["name"], "external_id": existing.get("external_id")}
-        if existing is None:
-            after = {"id": None, "name": name, "external_id": external_id}
-            if not module.check_mode:
-                after = coconut.create_user_group(name, external_id=external_id)
-        elif external_id is not None and existing.get("external_id") != external_id:
-            after = dict(existing, external_id=external_id)
-            if not module.check_mode:
-                after = coconut.update_user_group(existing["id"], {"external_id": external_id})
-        else:
-            after = existing
-        desired = {"name": after["name"], "external_id": after.get("external_id")}
-        result = {"changed": before != desired, "user_group": after}
-        if module._diff:
-            result["diff"] = {"before": before or {}, "after": desired}
+        result = ensure_user_group(coconut_client_from_params(module), module.params["name"], external_id=module.params["external_id"],
+                                   check_mode=module.check_mode)
+        if not module._diff:
+            result.pop("diff")
         return result
 
     module.exit_json(**run_guarded(module, ensure, libraries=("requests",)))

@@ -260,6 +260,17 @@ def test_a_new_token_that_does_not_work_is_revoked(site, tmp_path):
     assert_old_credentials_intact(site, tmp_path)
 
 
+def test_an_old_token_that_cannot_be_revoked_is_named_and_the_file_holds_the_new_one(site, tmp_path):
+    site.faults([{"service": "coconut", "method": "DELETE", "path": r"/api-tokens/t1", "status": 403, "times": 1,
+                  "body": {"errors": [{"status": "403", "code": "forbidden", "title": "Forbidden"}]}}])
+    run = rotate(site, tmp_path, rotate=["coconut_token"])
+    assert run.rc != 0
+    assert "rotation step 'revoke the old Coconut API token' failed" in run.output
+    assert "The token (id t1) is still valid: revoke it in Coconut" in run.output and "which works" in run.output
+    site.faults([])
+    assert read_credentials(site)["coconut_api_token"] != site.old["coconut_api_token"]
+
+
 def test_check_mode_adds_and_writes_nothing(site, tmp_path):
     before = site.state()
     run = run_playbook("rotate_token.yml", tmp_path, vars_files=[site.connection_file], check=True,

@@ -279,3 +279,216 @@ def test_a_new_token_that_does_not_work_is_revoked():
     assert "prove the new Coconut API token" in caught.value.msg and "t2) was revoked" in caught.value.msg
     assert set(coconut.tokens) == {"t1"}
     assert "new-token" not in caught.value.msg
+
+
+# ---- the api_token and entra_app_secret modules' logic -----------------------------------------
+
+
+class TokenSite(FakeCoconut):
+    """FakeCoconut with the token list the api_token module reads; `revoked` records every revoke."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.revoked = []
+
+    def client(self, value):
+        coconut, base = self, super().client(value)
+
+        class Client(type(base)):
+            def list_api_tokens(self):
+                return [{"id": i, "name": "token " + i, "created_at": None, "current": v == value} for i, v in coconut.tokens.items()]
+
+            def delete_api_token(self, token_id):
+                coconut.revoked.append(token_id)
+                return super().delete_api_token(token_id)
+
+        return Client()
+
+
+def tokens(site, **kwargs):
+    return rotation.manage_api_tokens(site.client("old-token"), site.client, **kwargs)
+
+
+def test_listing_tokens_marks_the_one_in_use_and_changes_nothing():
+    site = TokenSite()
+    result = tokens(site)
+    assert result["changed"] is False and result["current_id"] == "t1"
+    assert result["tokens"] == [{"id": "t1", "name": "token t1", "created_at": None, "current": True}]
+
+
+def test_a_new_token_in_check_mode_is_predicted_and_not_made():
+    site = TokenSite()
+    result = tokens(site, state="present", name="next", check_mode=True)
+    assert result["changed"] is True and result["replaces_id"] == "t1" and "token" not in result
+    assert set(site.tokens) == {"t1"}
+    assert [t["id"] for t in result["tokens"]] == ["t1", None]
+
+
+def test_a_new_token_is_returned_with_the_one_it_replaces():
+    site = TokenSite()
+    result = tokens(site, state="present", name="next")
+    assert result["id"] == "t2" and result["token"] == "new-token" and result["replaces_id"] == "t1"
+    assert all("token" not in t for t in result["tokens"])
+
+
+def test_the_token_in_use_is_never_revoked():
+    site = TokenSite()
+    with pytest.raises(CoconutEntraError, match="refusing to revoke Coconut API token t1"):
+        tokens(site, state="absent", token_id="t1")
+    assert site.revoked == []
+
+
+def test_revoking_another_token_and_an_unknown_id():
+    site = TokenSite()
+    site.tokens["t0"] = "older-token"
+    assert tokens(site, state="absent", token_id="t0", check_mode=True)["changed"] is True
+    assert site.revoked == []
+    assert tokens(site, state="absent", token_id="t0")["changed"] is True
+    assert site.revoked == ["t0"]
+    assert tokens(site, state="absent", token_id="t9")["changed"] is False and site.revoked == ["t0"]
+
+
+class AppSite(FakeEntra):
+    """FakeEntra with the app registration the entra_app_secret module reads."""
+
+    def __init__(self, ends=None, **kwargs):
+        super().__init__(**kwargs)
+        self.ends = ends or {}
+        self.removed = []
+        self.proved = []
+
+    def get_application(self, object_id=None, app_id=None):
+        return {"id": "app-object", "appId": "app-id", "displayName": "Coconut staff sync",
+                "passwordCredentials": [{"keyId": k, "hint": v[:3], "endDateTime": self.ends.get(k, "2099-01-01T00:00:00Z")}
+                                        for k, v in self.secrets.items()]}
+
+    def add_password(self, app_object_id, display_name, end_datetime):
+        return super().add_password(app_object_id, display_name, times.format_datetime(end_datetime))  # Graph answers text
+
+    def remove_password(self, app_object_id, key_id):
+        self.removed.append(key_id)
+        return super().remove_password(app_object_id, key_id)
+
+    def client(self, secret):
+        site, base = self, super().client(secret)
+
+        class Client(type(base)):
+            def check_permission(self, name):
+                site.proved.append(name)
+                return super().check_permission(name)
+
+        return Client()
+
+
+def app_secrets(site, check_mode=False, warn=None, **given):
+    """The module's call; the fake app itself is the signed-in client (get_application, add_password, remove_password)."""
+    p = {"entra_client_secret": "old-secret", "lifetime_days": 180, "wait_timeout": 0, "state": None}
+    p.update(given)
+    return rotation.manage_app_secrets(site, site.client, p, check_mode=check_mode, warn=warn)
+
+
+def test_listing_secrets_finds_the_one_in_use_by_its_hint():
+    result = app_secrets(AppSite())
+    assert result["changed"] is False and result["current_key_id"] == "k-old"
+    assert [s["key_id"] for s in result["secrets"]] == ["k-old"] and result["secrets"][0]["current"] is True
+
+
+def test_the_secret_in_use_is_never_removed():
+    site = AppSite()
+    with pytest.raises(CoconutEntraError, match="refusing to remove client secret k-old"):
+        app_secrets(site, state="absent", key_id="k-old")
+    assert site.removed == [] and set(site.secrets) == {"k-old"}
+
+
+def test_removing_another_secret_and_check_mode():
+    site = AppSite()
+    site.secrets["k-2"] = "two-secret"
+    assert app_secrets(site, state="absent", key_id="k-2", check_mode=True)["changed"] is True
+    assert site.removed == []
+    result = app_secrets(site, state="absent", key_id="k-2")
+    assert result["changed"] is True and site.removed == ["k-2"] and [s["key_id"] for s in result["secrets"]] == ["k-old"]
+
+
+def test_require_current_adds_nothing_when_the_secret_in_use_is_unknown():
+    site = AppSite()
+    with pytest.raises(CoconutEntraError, match="identify the client secret in use"):
+        app_secrets(site, state="present", entra_client_secret="someone-elses", require_current=True)
+    assert set(site.secrets) == {"k-old"}
+
+
+def test_a_new_secret_in_check_mode_is_predicted_and_not_added():
+    site = AppSite()
+    result = app_secrets(site, state="present", display_name="next", check_mode=True)
+    assert result["changed"] is True and result["replaces_key_id"] == "k-old" and "secret" not in result
+    assert set(site.secrets) == {"k-old"}
+
+
+def test_a_new_secret_is_proven_with_the_given_permissions_only():
+    site = AppSite()
+    result = app_secrets(site, state="present", wait_timeout=5, prove_permissions=["User.Read.All"])
+    assert result["key_id"] == "k-new" and result["secret"] == "new-secret-text" and result["replaces_key_id"] == "k-old"
+    assert site.proved == ["User.Read.All"]
+    none_proved = AppSite()
+    app_secrets(none_proved, state="present", wait_timeout=5, prove_permissions=[])
+    assert none_proved.proved == []
+
+
+def test_secrets_about_to_expire_are_warned_about_through_warn():
+    site = AppSite(ends={"k-old": "2000-01-01T00:00:00Z"})
+    warnings = []
+    app_secrets(site, warn=warnings.append)
+    assert len(warnings) == 1 and "k-old" in warnings[0] and "expired" in warnings[0]
+
+
+# ---- a removal as a named rotation step (rotate_token.yml's rescues) -----------------------------
+
+
+def test_an_undo_removes_the_new_secret_and_fails_with_the_failed_steps_error():
+    site = AppSite()
+    site.secrets["k-new"] = "new-secret-text"
+    with pytest.raises(CoconutEntraError) as caught:
+        app_secrets(site, state="absent", key_id="k-new", rotation_step="write the credentials file", undo_error="the file is read-only.")
+    assert caught.value.msg == ("rotation step 'write the credentials file' failed: the file is read-only. The new client secret "
+                                "(key id k-new) was removed; the secret in use is unchanged and still works")
+    assert site.removed == ["k-new"] and caught.value.details["step"] == "write the credentials file"
+
+
+def test_an_undo_whose_removal_fails_says_to_remove_it_by_hand():
+    site = AppSite(fail_remove=True)
+    site.secrets["k-new"] = "new-secret-text"
+    with pytest.raises(CoconutEntraError) as caught:
+        app_secrets(site, state="absent", key_id="k-new", rotation_step="write the credentials file", undo_error="read-only")
+    assert "failed: read-only. The new client secret (key id k-new) could NOT be removed (Graph answered 503)" in caught.value.msg
+
+
+def test_a_removal_that_fails_as_a_step_names_the_step_and_what_is_left():
+    site = AppSite(fail_remove=True)
+    site.secrets["k-2"] = "two-secret"
+    with pytest.raises(CoconutEntraError) as caught:
+        app_secrets(site, state="absent", key_id="k-2", rotation_step="remove the old client secret")
+    assert caught.value.msg == ("rotation step 'remove the old client secret' failed: Graph answered 503. The client secret (key id k-2) "
+                                "is still on the app: remove it in the Entra admin center (Certificates & secrets)")
+
+
+def test_a_removal_that_works_as_a_step_returns_as_usual():
+    site = AppSite()
+    site.secrets["k-2"] = "two-secret"
+    assert app_secrets(site, state="absent", key_id="k-2", rotation_step="remove the old client secret")["changed"] is True
+
+
+def test_a_token_undo_revokes_the_new_token_and_fails_with_the_failed_steps_error():
+    site = TokenSite()
+    site.tokens["t2"] = "new-token"
+    with pytest.raises(CoconutEntraError) as caught:
+        tokens(site, state="absent", token_id="t2", step="write the credentials file", undo_error="disk full")
+    assert caught.value.msg == ("rotation step 'write the credentials file' failed: disk full. The new API token (id t2) was revoked; "
+                                "the token in use is unchanged and still works")
+    assert site.revoked == ["t2"]
+
+
+def test_a_token_revoke_refused_as_a_step_says_the_token_is_still_valid():
+    site = TokenSite()
+    with pytest.raises(CoconutEntraError) as caught:
+        tokens(site, state="absent", token_id="t1", step="revoke the old Coconut API token")
+    assert caught.value.msg.startswith("rotation step 'revoke the old Coconut API token' failed: refusing to revoke")
+    assert caught.value.msg.endswith("The token (id t1) is still valid: revoke it in Coconut") and site.revoked == []
