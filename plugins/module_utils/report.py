@@ -92,7 +92,7 @@ def _why(change):
     if change.get("adopt"):
         return f"adopted: unsynced staff member matched by {rule}"
     if action == "restore":
-        return f"back in scope: restored (matched by {rule})"
+        return change.get("reason") or f"restored (matched by {rule})"
     return f"matched by {rule}"
 
 
@@ -350,6 +350,8 @@ def _md_changes(changes, max_changes):
         lines.append(f"| {change['label']} | {who} | {fields} |")
     return lines + [""]
 
+        if change["action"] == "restore":
+            fields = _md(change["why"]) + "<br>" + fields
 
 def _md_cases(title, cases):
     lines = [f"#### {title} ({len(cases)})", ""]

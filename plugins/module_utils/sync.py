@@ -363,6 +363,7 @@ class Sync:
                 item.fields[key] = list(value) if isinstance(value, list) else value
         if invalid and self.options.get("invalid_users", "fail") == "fail":
             raise unmappable_error(invalid)
+        restore_groups = self._archived_in_scope()
         self.desired = self.first_group = None
         for item in invalid:
             self.warn("skipped Entra user %s (%s): %s" % (
@@ -385,9 +386,21 @@ class Sync:
             skipped=invalid,
             archive_unsynced_duplicates=bool(self.options.get("archive_unsynced_duplicates")),
         )
+        for item in self.result_plan["update"]:
+            if item["restore"] and not item["adopt"]:
+                item["group"] = restore_groups.get(item["object_id"])
         if self.delta is not None and not self.options.get("force_archive"):
             self._check_delta_safety(self.result_plan)
         return self.result_plan
+
+    def _archived_in_scope(self):
+        """{Entra object id: its first selected group's name} for users in scope whose synced staff member is archived in
+        Coconut: the restores, which the warning, the diff and the report explain by that group."""
+        archived = {normalise(staff_object_id(s)) for s in self.staff if is_synced(s) and s.get("status") == "archived"}
+        if not archived:
+            return {}
+        names = [g.get("displayName") or g["id"] for g in self.resolved]
+        return {uid: names[index] for uid, index in self.first_group.items() if normalise(uid) in archived}
 
     def _check_delta_safety(self, plan):
         """The archive threshold and the empty-scope guard of a delta run, on the whole site after the change."""
@@ -490,6 +503,8 @@ class Sync:
                       "coconut_sync_report for the full list" % (len(plan["conflicts"]), len(plan["possible_duplicates"]), WARNINGS_CAP))
         empty = plan_is_empty(plan)
         # A 100,000-staff plan would make a result of hundreds of megabytes that Ansible copies, scans for
+        for change in [c for c in changes if c["action"] == "restore" and c.get("reason")][:WARNINGS_CAP]:
+            self.warn("restore %s: %s" % (who([change["id"]]), change["reason"]))
         # secrets and prints: lists stay whole up to RESULT_CAP entries, then keep the first RESULT_CAP
         # (the counts stay exact, `truncated` says what was cut, and the report holds everything).
         truncated = {}
