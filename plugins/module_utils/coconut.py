@@ -127,6 +127,7 @@ class CoconutClient:
                                     % ("empty" if not token else "malformed (it contains whitespace)"))
         self._token = token
         self._integration_lock = threading.Lock()
+        self.last_integration = None  # (the record as last read or written,) once it has been
         self.concurrency = max(1, int(concurrency))
         http_options.setdefault("pool_size", max(16, self.concurrency * 2))
         self.http = HttpClient("Coconut", self.base_url, ca_path=ca_path, validate_certs=validate_certs, timeout=timeout,
@@ -337,15 +338,17 @@ class CoconutClient:
         """The Entra ID integration record's attributes, or None when not connected."""
         what = "reading the Coconut Entra ID integration"
         response = self._request("GET", "integrations/entra-id", what, expected=(200, 404))
-        if response.status_code == 404:
-            return None
-        return (self._json(response, what).get("data") or {}).get("attributes") or {}
+        record = None if response.status_code == 404 else (self._json(response, what).get("data") or {}).get("attributes") or {}
+        self.last_integration = (record,)  # the report's line on the record: no second read
+        return record
 
     def put_integration(self, attrs):
         what = "recording the Coconut Entra ID integration"
         document = {"data": {"type": "integrations", "id": "entra-id", "attributes": attrs}}
         response = self._request("PUT", "integrations/entra-id", what, expected=(200, 201), document=document)
-        return (self._json(response, what).get("data") or {}).get("attributes") or {}
+        record = (self._json(response, what).get("data") or {}).get("attributes") or {}
+        self.last_integration = (record,)
+        return record
 
     def update_integration(self, change):
         """Read-modify-write of some keys of the integration record, the others kept as they are.

@@ -196,7 +196,7 @@ def _iso(moment):
 
 
 def build_report_data(*, site, groups, check_mode, plan, staff_before, staff_after=None, generated_at, options,
-                      user_group_names=None):
+                      user_group_names=None, integration=None):
     """Everything the report shows, as plain JSON-serialisable data.
 
     `staff_after` is Coconut's staff after a real run; left out (check mode), it is predicted
@@ -204,6 +204,7 @@ def build_report_data(*, site, groups, check_mode, plan, staff_before, staff_aft
     `generated_at` is a datetime (naive means UTC), an ISO string, or None for now.
     Options whose name hints at a credential are dropped (see SECRET_WORDS).
     `user_group_names` ({id: name}) shows staff groups in the changes by name.
+    `integration` is one line on Coconut's integration record as the run found it (outcome.describe), or None.
     """
     staff_by_id = {record["id"]: record for record in staff_before}
     if staff_after is None:
@@ -228,6 +229,8 @@ def build_report_data(*, site, groups, check_mode, plan, staff_before, staff_aft
         "users_counts": users_counts,
         "duplicate_sets": sets,
     }
+    if integration:
+        data["integration"] = integration
     # One round trip through JSON: what the JSON file holds is exactly this data.
     return json.loads(json.dumps(data, default=str))
 
@@ -347,11 +350,11 @@ def _md_changes(changes, max_changes):
     for change in shown:
         who = _md_who(change) + (f" (staff {_md(change['id'])})" if change.get("id") else "")
         fields = "<br>".join(_md_field(change, field) for field in change["fields"])
+        if change["action"] == "restore":
+            fields = _md(change["why"]) + "<br>" + fields
         lines.append(f"| {change['label']} | {who} | {fields} |")
     return lines + [""]
 
-        if change["action"] == "restore":
-            fields = _md(change["why"]) + "<br>" + fields
 
 def _md_cases(title, cases):
     lines = [f"#### {title} ({len(cases)})", ""]
@@ -372,6 +375,7 @@ def render_markdown(data, max_changes=MARKDOWN_MAX_CHANGES):
         "",
         f"Site: {_md(data['site'])} · Entra groups: {groups} · {_md(_readable_time(data['generated_at']))}",
         "",
+        *([f"Before this run: {_md(data['integration'])}", ""] if data.get("integration") else []),
         "| " + " | ".join(label for _key, label in COUNT_LABELS) + " |",
         "|" + "---:|" * len(COUNT_LABELS),
         "| " + " | ".join(str(counts.get(key, 0)) for key, _label in COUNT_LABELS) + " |",
@@ -711,6 +715,7 @@ HTML_TEMPLATE = r"""<!DOCTYPE html>
     </dd></div>
     <div><dt>When</dt><dd><time datetime="{{ d.generated_at }}">{{ d.generated_at | when }}</time></dd></div>
     {% if d.options.get('membership') %}<div><dt>Membership</dt><dd>{{ d.options.get('membership') }}</dd></div>{% endif %}
+    {% if d.integration %}<div><dt>Before this run</dt><dd id="integration">{{ d.integration }}</dd></div>{% endif %}
   </dl>
 </div></header>
 

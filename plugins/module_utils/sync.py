@@ -412,10 +412,15 @@ class Sync:
                       archive_allowance(self.threshold, synced_active))
 
     def run(self):
-        from ansible_collections.coconut.entra.plugins.module_utils.reconcile import plan_is_empty
+        from ansible_collections.coconut.entra.plugins.module_utils.outcome import run_recorded
 
         with self.phase("validate"):
-            self.validate()
+            self.validate()  # bad input fails here, before anything is read: nothing is recorded either
+        return run_recorded(self, self._run)  # the outcome goes on Coconut's integration record
+
+    def _run(self):
+        from ansible_collections.coconut.entra.plugins.module_utils.reconcile import plan_is_empty
+
         if self.check_mode:
             return self._finish(self._read_and_plan())  # check mode writes nothing, so it needs no lease
         from ansible_collections.coconut.entra.plugins.module_utils.lease import DEFAULT_TTL, DEFAULT_WAIT, SiteLease, describe
@@ -498,13 +503,13 @@ class Sync:
                           item.get("display_name"), item.get("email"), who(candidates),
                           "s" if len(candidates) == 1 else "", item.get("reason"), verb,
                           self.options.get("possible_duplicates", "report")))
+        for change in [c for c in changes if c["action"] == "restore" and c.get("reason")][:WARNINGS_CAP]:
+            self.warn("restore %s: %s" % (who([change["id"]]), change["reason"]))
         if len(plan["conflicts"]) > WARNINGS_CAP or len(plan["possible_duplicates"]) > WARNINGS_CAP:
             self.warn("%d conflict(s) and %d possible duplicate(s) in all; only the first %d of each are shown here: set "
                       "coconut_sync_report for the full list" % (len(plan["conflicts"]), len(plan["possible_duplicates"]), WARNINGS_CAP))
         empty = plan_is_empty(plan)
         # A 100,000-staff plan would make a result of hundreds of megabytes that Ansible copies, scans for
-        for change in [c for c in changes if c["action"] == "restore" and c.get("reason")][:WARNINGS_CAP]:
-            self.warn("restore %s: %s" % (who([change["id"]]), change["reason"]))
         # secrets and prints: lists stay whole up to RESULT_CAP entries, then keep the first RESULT_CAP
         # (the counts stay exact, `truncated` says what was cut, and the report holds everything).
         truncated = {}
@@ -562,6 +567,7 @@ class Sync:
         return {str(group["id"]): group.get("name") for group in self.user_groups or []}
 
     def write_report(self, plan, staff_after):
+        from ansible_collections.coconut.entra.plugins.module_utils.outcome import integration_line
         from ansible_collections.coconut.entra.plugins.module_utils.report import build_report_data, write_report
 
         data = build_report_data(
@@ -574,5 +580,6 @@ class Sync:
             generated_at=None,
             options={k: v for k, v in self.options.items() if k != "report"},
             user_group_names=self.user_group_names(),
+            integration=integration_line(self.coconut),
         )
         return write_report(self.options["report"], data)
