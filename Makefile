@@ -104,6 +104,7 @@ demo-live: venv
 bench: venv
 	python -m pip install --quiet --disable-pip-version-check -r tests/bench/requirements.txt
 	python tests/bench/run.py $(BENCH_ARGS)
+	python tests/bench/many_sites.py $(BENCH_SITES_ARGS)
 
 build: venv
 	ansible-galaxy collection build --force --output-path build .
