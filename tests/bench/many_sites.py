@@ -98,7 +98,7 @@ def main(argv=None):
         walls = {}
         for fork_count in forks:
             samples = []
-            for _ in range(args.runs):
+            for _run in range(args.runs):
                 wall, recap = run(inventory_path, fork_count, workdir)
                 if len(recap) != args.sites or any("failed=0" not in line or "unreachable=0" not in line for line in recap):
                     raise SystemExit("not every site synced:\n" + "\n".join(recap))

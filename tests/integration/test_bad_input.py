@@ -50,8 +50,8 @@ def refused(site, *expected, **options):
 
 def outcome_record_only(site):
     """Coconut was asked nothing but its integration record, to record the refused credential there (issue 12)."""
-    return {(r["method"], r["path"]) for r in site.requests("coconut")} <= {("GET", "/api/v2/integrations/entra-id"),
-                                                                           ("PUT", "/api/v2/integrations/entra-id")}
+    record = "/api/v2/integrations/entra-id"
+    return {(r["method"], r["path"]) for r in site.requests("coconut")} <= {("GET", record), ("PUT", record)}
 
 
 def failed(run, *expected):

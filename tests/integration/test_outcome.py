@@ -19,9 +19,9 @@ CONNECTED = {"status": "connected", "tenant_id": None, "client_id": None, "group
              "connected_at": "2026-01-05T09:00:00Z", "last_sync_at": None, "last_sync": None}
 
 
-def scenario(integration=CONNECTED):
+def scenario(integration="connected"):
     result = team.scenario()
-    result["coconut"]["integration"] = json.loads(json.dumps(integration))
+    result["coconut"]["integration"] = json.loads(json.dumps(CONNECTED if integration == "connected" else integration))
     return result
 
 

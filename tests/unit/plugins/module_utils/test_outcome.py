@@ -32,6 +32,12 @@ class FakeCoconut:
         return self.record
 
 
+def raiser(error):
+    def run():
+        raise error
+    return run
+
+
 class FakeSync:
     def __init__(self, coconut, check_mode=False):
         self.coconut = coconut
@@ -87,7 +93,7 @@ def test_a_failing_run_keeps_the_records_status_which_coconut_knows_no_failing_f
 def test_nothing_is_recorded_when_coconut_cannot_take_it(error, why):
     coconut = FakeCoconut(record={"status": "connected"})
     with pytest.raises(type(error)):
-        outcome.run_recorded(FakeSync(coconut), lambda: (_ for _ in ()).throw(error))
+        outcome.run_recorded(FakeSync(coconut), raiser(error))
     assert coconut.updates == []
     assert error.details["outcome"]["recorded"] is False and why in error.details["outcome"]["reason"]
 
@@ -122,5 +128,5 @@ def test_an_option_refused_before_any_request_is_bad_input_and_not_recorded():
     coconut.stats = {"requests": 0}
     error = CoconutEntraError("coconut_lease_ttl must be a number of seconds, 3 or more")
     with pytest.raises(CoconutEntraError):
-        outcome.run_recorded(FakeSync(coconut), lambda: (_ for _ in ()).throw(error))
+        outcome.run_recorded(FakeSync(coconut), raiser(error))
     assert coconut.updates == [] and "outcome" not in error.details
