@@ -123,6 +123,9 @@ docs: venv
 	cat docs/docsite/conf_offline.py >> $(DOCS)/src/conf.py
 	antsibull-docs --config-file $(DOCS)/src/antsibull-docs.cfg collection --cleanup everything \
 	  --use-current --dest-dir $(DOCS)/src/rst coconut.entra
+	# The extra docs' one sources, put beside the pages that include them (docs/docsite/rst).
+	for page in $$(find $(DOCS)/src/rst -name getting-started.rst); do dir=$$(dirname $$page); \
+	  cp docs/getting-started.md $$dir/getting-started.md.txt; cp -r playbooks extensions/eda/rulebooks $$dir/; done
 	sphinx-build -b html -c $(DOCS)/src -W --keep-going $(DOCS)/src/rst $(DOCS)/html
 	@echo "docs site: $(DOCS)/html/index.html"
 
