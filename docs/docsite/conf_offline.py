@@ -31,4 +31,4 @@ def setup(app):
 
 
 # docs/getting-started.md, rendered into the guide's page (docs/docsite/rst/getting-started.rst) by m2r2's mdinclude.
-extensions.append("m2r2")  # noqa: F821 - defined by the conf.py this file is appended to
+globals().setdefault("extensions", []).append("m2r2")  # `extensions` is set by the conf.py this file is appended to
