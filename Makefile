@@ -104,6 +104,7 @@ demo-live: venv
 bench: venv
 	python -m pip install --quiet --disable-pip-version-check -r tests/bench/requirements.txt
 	python tests/bench/run.py $(BENCH_ARGS)
+	python tests/bench/many_sites.py $(BENCH_SITES_ARGS)
 
 build: venv
 	ansible-galaxy collection build --force --output-path build .
@@ -122,6 +123,9 @@ docs: venv
 	cat docs/docsite/conf_offline.py >> $(DOCS)/src/conf.py
 	antsibull-docs --config-file $(DOCS)/src/antsibull-docs.cfg collection --cleanup everything \
 	  --use-current --dest-dir $(DOCS)/src/rst coconut.entra
+	# The extra docs' one sources, put beside the pages that include them (docs/docsite/rst).
+	for page in $$(find $(DOCS)/src/rst -name getting-started.rst); do dir=$$(dirname $$page); \
+	  cp docs/getting-started.md $$dir/getting-started.md.txt; cp -r playbooks extensions/eda/rulebooks $$dir/; done
 	sphinx-build -b html -c $(DOCS)/src -W --keep-going $(DOCS)/src/rst $(DOCS)/html
 	@echo "docs site: $(DOCS)/html/index.html"
 

@@ -25,3 +25,10 @@ def _ansible_docs_label(app, env, node, contnode):
 
 def setup(app):
     app.connect("missing-reference", _ansible_docs_label)
+    from pygments.lexers.special import TextLexer
+
+    app.add_lexer("crontab", TextLexer)  # the guide's crontab block: Pygments has no crontab lexer
+
+
+# docs/getting-started.md, rendered into the guide's page (docs/docsite/rst/getting-started.rst) by m2r2's mdinclude.
+globals().setdefault("extensions", []).append("m2r2")  # `extensions` is set by the conf.py this file is appended to

@@ -7,6 +7,7 @@ Records come back flattened: {"id": "<JSON:API id>", **attributes}.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +15,7 @@ from urllib.parse import quote, urlsplit
 
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 from ansible_collections.coconut.entra.plugins.module_utils.http import HttpClient, json_body, jsonapi_error, jsonapi_errors, service_error
-from ansible_collections.coconut.entra.plugins.module_utils.safe_text import full_name
+from ansible_collections.coconut.entra.plugins.module_utils.safe_text import REDACTED, full_name, redacted, shown
 
 JSONAPI = "application/vnd.api+json"
 BULK = JSONAPI + "; ext=bulk"
@@ -76,6 +77,29 @@ def _share_repeated_values(record):
         integration["source"] = _shared(integration["source"])
 
 
+_JSON_TYPE = re.compile(r"(?i)^\s*application/(?:[\w.+-]+\+)?json\b")
+_TITLE = re.compile(r"(?is)<title[^>]*>(.*?)</title>")
+_TAGS = re.compile(r"(?s)<[^>]*>|&[#\w]+;")
+SNIPPET_CHARS = 80
+
+
+def _is_document(body):
+    """A JSON:API top-level document: an object with data, errors or meta."""
+    return isinstance(body, dict) and any(key in body for key in ("data", "errors", "meta"))
+
+
+def _snippet(text, token):
+    """A short, safe glimpse of what came back: an HTML page's title, else its first words; no token, no markup."""
+    text = text or ""
+    title = _TITLE.search(text)
+    text = title.group(1) if title else _TAGS.sub(" ", text)
+    # Redacted whole, before the cut: half a token is still a secret.
+    text = " ".join(redacted(text.replace(token, REDACTED) if token else text).split())
+    if len(text) > SNIPPET_CHARS:
+        text = text[:SNIPPET_CHARS].rstrip() + "..."
+    return shown(text).replace('"', "'")
+
+
 def _id(value):
     return quote(str(value), safe="")
 
@@ -103,10 +127,11 @@ class CoconutClient:
                                     % ("empty" if not token else "malformed (it contains whitespace)"))
         self._token = token
         self._integration_lock = threading.Lock()
+        self.last_integration = None  # (the record as last read or written,) once it has been
         self.concurrency = max(1, int(concurrency))
         http_options.setdefault("pool_size", max(16, self.concurrency * 2))
         self.http = HttpClient("Coconut", self.base_url, ca_path=ca_path, validate_certs=validate_certs, timeout=timeout,
-                               headers_fn=self._headers, **http_options)
+                               headers_fn=self._headers, vet=self._vet, **http_options)
 
     def _headers(self):
         return {"Authorization": "Bearer " + self._token, "Accept": JSONAPI}
@@ -132,7 +157,38 @@ class CoconutClient:
         return response
 
     def _json(self, response, what):
-        return json_body(response, "Coconut", what)
+        body = json_body(response, "Coconut", what)
+        if not _is_document(body):
+            raise self._not_the_api(response, what, response.text)
+        return body
+
+    def _vet(self, response, what):
+        """Stop at an answer the Coconut API would never give (HTML, or JSON that is not JSON:API), before it is read as
+        a refused token, "not connected" or a parse error. A 2xx JSON body is checked where it is parsed anyway (_json)."""
+        if not response.content:
+            return
+        if not _JSON_TYPE.search(response.headers.get("Content-Type") or ""):
+            raise self._not_the_api(response, what, response.text)
+        if response.status_code >= 300:
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            if not _is_document(body) or not isinstance(body.get("errors"), list):
+                raise self._not_the_api(response, what, response.text)
+
+    def _not_the_api(self, response, what, text):
+        kind = (response.headers.get("Content-Type") or "no content type").split(";")[0].strip()
+        method = response.request.method if response.request is not None else "GET"
+        path = urlsplit(response.url or "").path
+        origin = "{0.scheme}://{0.netloc}".format(urlsplit(self.base_url))
+        snippet = _snippet(text, self._token)
+        return CoconutEntraError(
+            "the server at coconut_url ({}) is not the Coconut API: {} {} answered {} {}{} while {}; check coconut_url: it must be "
+            "the Coconut site's address, such as https://<site>.coconutcalendar.com (a mistyped host, or a proxy or login page "
+            "answering in its place, looks like this)".format(origin, method, path, response.status_code, kind,
+                                                              f' ("{snippet}")' if snippet else "", what),
+            service="Coconut", status=response.status_code, code="not_coconut_api", path=path, content_type=kind)
 
     def _page(self, path, page, limit, params, what):
         query = dict(params or {})
@@ -282,15 +338,17 @@ class CoconutClient:
         """The Entra ID integration record's attributes, or None when not connected."""
         what = "reading the Coconut Entra ID integration"
         response = self._request("GET", "integrations/entra-id", what, expected=(200, 404))
-        if response.status_code == 404:
-            return None
-        return (self._json(response, what).get("data") or {}).get("attributes") or {}
+        record = None if response.status_code == 404 else (self._json(response, what).get("data") or {}).get("attributes") or {}
+        self.last_integration = (record,)  # the report's line on the record: no second read
+        return record
 
     def put_integration(self, attrs):
         what = "recording the Coconut Entra ID integration"
         document = {"data": {"type": "integrations", "id": "entra-id", "attributes": attrs}}
         response = self._request("PUT", "integrations/entra-id", what, expected=(200, 201), document=document)
-        return (self._json(response, what).get("data") or {}).get("attributes") or {}
+        record = (self._json(response, what).get("data") or {}).get("attributes") or {}
+        self.last_integration = (record,)
+        return record
 
     def update_integration(self, change):
         """Read-modify-write of some keys of the integration record, the others kept as they are.

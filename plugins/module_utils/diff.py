@@ -14,6 +14,14 @@ RULE_NAMES = {"name_and_email": "rule A: same first name, last name and email",
               "display_name": "rule B: \"first last\" equals the display name"}
 
 
+def restore_reason(group):
+    """Why a synced staff member archived in Coconut is restored. The plan cannot tell an archive made by hand from one
+    made by an earlier run when the user was out of scope (Coconut keeps no "archived by"), so this says only what is
+    known: archived in Coconut, a member of a selected group now; and the way to keep someone archived."""
+    where = "a member of %s in Entra" % shown(group) if group else "in a selected Entra group"
+    return "archived in Coconut but %s, so restored; to archive them, remove them from the group in Entra" % where
+
+
 def _label(display_name, email, staff_id=None):
     who = shown(display_name) or "(no name)"
     if email:
@@ -83,6 +91,8 @@ def plan_changes(plan, staff_by_id=None):
             "before": dict(item["before"]),
             "after": dict(item["after"]),
         })
+        if action == "restore" and not item.get("adopt") and not item.get("undo"):
+            changes[-1]["reason"] = restore_reason(item.get("group"))
         _keep_undo_reason(changes[-1], item)
     for item in plan.get("archive", []):
         staff = staff_by_id.get(item["id"], {})
@@ -128,7 +138,7 @@ def render_diff(changes, counts, max_entries=50, user_group_names=None):
         header = "%s %s" % (action, _label(change["display_name"], change["email"], change["id"]))
         diffs.append({
             "before_header": header,
-            "after_header": header,
+            "after_header": header + (": " + change["reason"] if change["action"] == "restore" and change.get("reason") else ""),
             "before": _block(change["before"], user_group_names),
             "after": _block(change["after"], user_group_names),
         })

@@ -144,7 +144,7 @@ class HttpClient:
     """Requests to one service (`service` names it in errors and stats: "Coconut", "Microsoft Graph", ...)."""
 
     def __init__(self, service, base_url, ca_path=None, validate_certs=True, timeout=30, headers_fn=None,
-                 max_attempts=6, backoff_base=0.5, backoff_cap=20, pool_size=16, retry_after_cap=60, sleep=None):
+                 max_attempts=6, backoff_base=0.5, backoff_cap=20, pool_size=16, retry_after_cap=60, sleep=None, vet=None):
         if not HAS_REQUESTS:
             raise CoconutEntraError("the Python library 'requests' is required on the host running the module")
         self.service = service
@@ -158,6 +158,8 @@ class HttpClient:
         self.backoff_cap = backoff_cap
         self.retry_after_cap = retry_after_cap
         self.sleep = sleep or time.sleep
+        # vet(response, what): raises when a final answer cannot be the service's own (a proxy's page, another server)
+        self.vet = vet
         self._lock = threading.Lock()
         self.stats = {"requests": 0, "retries": 0, "by_method": {}, "by_status": {}, "waited": 0.0}
         self.session = requests.Session()
@@ -230,6 +232,8 @@ class HttpClient:
                 self._wait(self._backoff(attempt) if wait is None else wait)
                 response.close()
                 continue
+            if self.vet is not None:
+                self.vet(response, what)
             if expected is None or status in expected:
                 return response
             raise self.status_error(response, what, attempts=attempt)

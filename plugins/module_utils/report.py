@@ -97,7 +97,7 @@ def _why(change):
     if change.get("adopt"):
         return f"adopted: unsynced staff member matched by {rule}"
     if action == "restore":
-        return f"back in scope: restored (matched by {rule})"
+        return change.get("reason") or f"restored (matched by {rule})"
     return f"matched by {rule}"
 
 
@@ -206,7 +206,7 @@ def _record_applied_ids(changes, applied):
 
 
 def build_report_data(*, site, groups, check_mode, plan, staff_before, staff_after=None, generated_at, options,
-                      user_group_names=None, run_id=None, applied=None, undo=None):
+                      user_group_names=None, run_id=None, applied=None, undo=None, integration=None):
     """Everything the report shows, as plain JSON-serialisable data.
 
     `staff_after` is Coconut's staff after a real run; left out (check mode), it is predicted
@@ -216,6 +216,7 @@ def build_report_data(*, site, groups, check_mode, plan, staff_before, staff_aft
     `user_group_names` ({id: name}) shows staff groups in the changes by name.
     `applied` (apply_plan's result) gives each create its Coconut id and each new staff group its id, so that the
     JSON holds what undo needs; `undo` (an undo run's own facts: the run it undoes, what it left as it is) is kept as is.
+    `integration` is one line on Coconut's integration record as the run found it (outcome.describe), or None.
     """
     staff_by_id = {record["id"]: record for record in staff_before}
     if staff_after is None:
@@ -245,6 +246,8 @@ def build_report_data(*, site, groups, check_mode, plan, staff_before, staff_aft
     }
     if undo is not None:
         data["undo"] = undo
+    if integration:
+        data["integration"] = integration
     # One round trip through JSON: what the JSON file holds is exactly this data.
     return json.loads(json.dumps(data, default=str))
 
@@ -367,6 +370,8 @@ def _md_changes(changes, max_changes):
     for change in shown:
         who = _md_who(change) + (f" (staff {_md(change['id'])})" if change.get("id") else "")
         fields = "<br>".join(_md_field(change, field) for field in change["fields"])
+        if change["action"] == "restore":
+            fields = _md(change["why"]) + "<br>" + fields
         lines.append(f"| {change['label']} | {who} | {fields} |")
     return lines + [""]
 
@@ -401,6 +406,7 @@ def render_markdown(data, max_changes=MARKDOWN_MAX_CHANGES):
         "",
         f"Site: {_md(data['site'])} · Entra groups: {groups} · {_md(_readable_time(data['generated_at']))}",
         "",
+        *([f"Before this run: {_md(data['integration'])}", ""] if data.get("integration") else []),
         "| " + " | ".join(label for _key, label in COUNT_LABELS) + " |",
         "|" + "---:|" * len(COUNT_LABELS),
         "| " + " | ".join(str(counts.get(key, 0)) for key, _label in COUNT_LABELS) + " |",
@@ -744,6 +750,7 @@ HTML_TEMPLATE = r"""<!DOCTYPE html>
     {% if d.run_id %}<div><dt>Run</dt><dd class="mono" id="run-id">{{ d.run_id }}</dd></div>{% endif %}
     {% if d.undo %}<div><dt>Undoes run</dt><dd class="mono" id="undoes">{{ d.undo.undone_run_id }}</dd></div>{% endif %}
     {% if d.options.get('membership') %}<div><dt>Membership</dt><dd>{{ d.options.get('membership') }}</dd></div>{% endif %}
+    {% if d.integration %}<div><dt>Before this run</dt><dd id="integration">{{ d.integration }}</dd></div>{% endif %}
   </dl>
 </div></header>
 

@@ -14,7 +14,7 @@ import time
 import uuid
 from contextlib import contextmanager
 
-from ansible_collections.coconut.entra.plugins.module_utils.diff import plan_changes, render_diff
+from ansible_collections.coconut.entra.plugins.module_utils.diff import plan_changes, render_diff, restore_reason
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 from ansible_collections.coconut.entra.plugins.module_utils.groups import parse_groups
 from ansible_collections.coconut.entra.plugins.module_utils.reconcile import (check_match, is_synced, normalise, parse_archive_threshold, staff_object_id,
@@ -317,6 +317,7 @@ class Sync:
                 item.fields[key] = list(value) if isinstance(value, list) else value
         if invalid and self.options.get("invalid_users", INVALID_USERS_DEFAULT) == "fail":
             raise unmappable_error(invalid)
+        restore_groups = self._archived_in_scope()
         self.desired = self.first_group = None
         for item in invalid:
             self.warn("skipped Entra user %s (%s): %s" % (
@@ -339,9 +340,21 @@ class Sync:
             skipped=invalid,
             archive_unsynced_duplicates=bool(self.options.get("archive_unsynced_duplicates")),
         )
+        for item in self.result_plan["update"]:
+            if item["restore"] and not item["adopt"]:
+                item["group"] = restore_groups.get(item["object_id"])
         if self.delta is not None and not self.options.get("force_archive"):
             self._check_delta_safety(self.result_plan)
         return self.result_plan
+
+    def _archived_in_scope(self):
+        """{Entra object id: its first selected group's name} for users in scope whose synced staff member is archived in
+        Coconut: the restores, which the warning, the diff and the report explain by that group."""
+        archived = {normalise(staff_object_id(s)) for s in self.staff if is_synced(s) and s.get("status") == "archived"}
+        if not archived:
+            return {}
+        names = [g.get("displayName") or g["id"] for g in self.resolved]
+        return {uid: names[index] for uid, index in self.first_group.items() if normalise(uid) in archived}
 
     def _check_delta_safety(self, plan):
         """The archive threshold and the empty-scope guard of a delta run, on the whole site after the change."""
@@ -353,11 +366,17 @@ class Sync:
     def run(self):
         """validate -> Entra token -> observe the lease -> read and plan -> (only if the plan writes) take the lease,
         plan again if another run applied meanwhile -> _finish (warn, result, gates, apply, report, delta state) ->
-        release. Check mode: validate -> read and plan -> _finish, with no lease."""
-        from ansible_collections.coconut.entra.plugins.module_utils.reconcile import plan_is_empty
+        release -> the outcome on Coconut's integration record. Check mode: validate -> read and plan -> _finish, with
+        no lease."""
+        from ansible_collections.coconut.entra.plugins.module_utils.outcome import run_recorded
 
         with self.phase("validate"):
-            self.validate()
+            self.validate()  # bad input fails here, before anything is read: nothing is recorded either
+        return run_recorded(self, self._run)  # the outcome goes on Coconut's integration record
+
+    def _run(self):
+        from ansible_collections.coconut.entra.plugins.module_utils.reconcile import plan_is_empty
+
         if self.check_mode:
             return self._finish(self._read_and_plan())  # check mode writes nothing, so it needs no lease
         from ansible_collections.coconut.entra.plugins.module_utils.lease import DEFAULT_TTL, DEFAULT_WAIT, SiteLease, describe
@@ -450,6 +469,9 @@ class Sync:
                           item.get("display_name"), item.get("email"), who(candidates),
                           "s" if len(candidates) == 1 else "", item.get("reason"), verb,
                           self.options.get("possible_duplicates", POSSIBLE_DUPLICATES_DEFAULT)))
+        restores = [item for item in plan["update"] if item.get("restore") and not item.get("adopt") and not item.get("undo")]
+        for item in restores[:WARNINGS_CAP]:
+            self.warn("restore %s: %s" % (who([item["id"]]), restore_reason(item.get("group"))))
         if len(plan["conflicts"]) > WARNINGS_CAP or len(plan["possible_duplicates"]) > WARNINGS_CAP:
             self.warn("%d conflict(s) and %d possible duplicate(s) in all; only the first %d of each are shown here: set "
                       "coconut_sync_report for the full list" % (len(plan["conflicts"]), len(plan["possible_duplicates"]), WARNINGS_CAP))
@@ -523,6 +545,7 @@ class Sync:
         return {str(group["id"]): group.get("name") for group in self.user_groups or []}
 
     def write_report(self, plan, staff_after):
+        from ansible_collections.coconut.entra.plugins.module_utils.outcome import integration_line
         from ansible_collections.coconut.entra.plugins.module_utils.report import build_report_data, write_report
 
         data = build_report_data(
@@ -537,5 +560,6 @@ class Sync:
             user_group_names=self.user_group_names(),
             run_id=self.run_id,
             applied=None if self.check_mode else self.applied,
+            integration=integration_line(self.coconut),
         )
         return write_report(self.options["report"], data)

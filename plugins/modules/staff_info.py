@@ -13,6 +13,8 @@ description:
     ID integration) or grey dash, and the stored Entra object id.
   - Also returns the duplicate sets already in Coconut - staff sharing an email, or a normalised first and last name -
     each saying which members are synced.
+  - Also returns Coconut's Entra ID integration record (its status and the outcome of the last sync and check runs,
+    which every run of M(coconut.entra.staff_sync) records there).
 author:
   - coconut.entra contributors (@coconut-entra)
 extends_documentation_fragment:
@@ -59,11 +61,26 @@ counts:
   returned: always
   type: dict
   sample: {total: 40, synced: 31, unsynced: 9, active: 38, archived: 2, duplicate_sets: 1}
+integration:
+  description:
+    - Coconut's Entra ID integration record, as Settings > Integrations > Entra ID shows it, or null when the site is
+      not connected.
+    - C(last_sync) is the outcome of the last real sync run and C(last_check) of the last check-mode run, each with
+      C(at), C(mode) (V(apply) or V(check)), C(status) (V(connected), V(token_revoked) or V(failing)), C(counts),
+      C(scope), C(changed) (real runs) and C(error) (the error in words, redacted; failed runs).
+  returned: always
+  type: dict
+  sample: {status: connected, tenant_id: 0b8a3d8e-0000-4000-8000-000000000001, client_id: 3c1e0000-0000-4000-8000-000000000002,
+           groups: [5e6f0000-0000-4000-8000-000000000003], connected_at: "2026-01-05T09:00:00Z", last_sync_at: "2026-01-06T02:00:04Z",
+           last_sync: {at: "2026-01-06T02:00:04Z", mode: apply, status: connected, changed: true, scope: 40,
+                       counts: {create: 1, update: 2, restore: 0, archive: 0, unchanged: 37}},
+           last_check: null}
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.coconut.entra.plugins.module_utils.common import coconut_argument_spec, coconut_client_from_params, entra_argument_spec
+from ansible_collections.coconut.entra.plugins.module_utils.outcome import integration_view
 from ansible_collections.coconut.entra.plugins.module_utils.runner import run_guarded
 from ansible_collections.coconut.entra.plugins.module_utils.staff_view import duplicate_sets, staff_row
 
@@ -75,7 +92,8 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
 
     def read():
-        staff = coconut_client_from_params(module).list_staff()
+        client = coconut_client_from_params(module)
+        staff = client.list_staff()
         if module.params["status"]:
             staff = [s for s in staff if s.get("status") == module.params["status"]]
         rows = [staff_row(s) for s in staff]
@@ -88,7 +106,8 @@ def main():
             "archived": sum(1 for r in rows if r["status"] == "archived"),
             "duplicate_sets": len(sets),
         }
-        return {"changed": False, "staff": rows, "duplicate_sets": sets, "counts": counts}
+        return {"changed": False, "staff": rows, "duplicate_sets": sets, "counts": counts,
+                "integration": integration_view(client.get_integration())}
 
     module.exit_json(**run_guarded(module, read, libraries=("requests", "jinja2")))
 

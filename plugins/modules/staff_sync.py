@@ -24,7 +24,11 @@ description:
     filter or concatenation over a null attribute gives null, never the text V(None). A user whose email Coconut would
     refuse (not an email address) is an invalid user (O(invalid_users)), in check mode too.
   - Synced staff whose user left every selected group, was disabled or deleted are archived, never deleted. Unsynced
-    staff are never changed unless a match adopts them.
+    staff are never changed unless a match adopts them. Synced staff archived in Coconut while their user is in a
+    selected group are restored, with a warning naming the group (remove the user from it to keep them archived).
+  - Every run records its outcome on Coconut's Entra ID integration record (Settings > Integrations > Entra ID) - a real
+    run in C(last_sync_at) and C(last_sync), a check run in C(last_check) - with its status (V(connected),
+    V(token_revoked) or V(failing)), its counts and, after an error, the error in words, redacted. See RV(outcome).
   - Check mode reads everything, writes nothing, and returns exactly the changes the real run would make; with
     C(--diff) it shows, per staff member, only the fields that change.
 author:
@@ -267,6 +271,15 @@ delta:
   returned: when O(delta_state) is set and usable
   type: dict
   sample: {mode: delta, state: /var/lib/coconut/site.json, changed_users: 7}
+outcome:
+  description:
+    - Whether this run's outcome was recorded on Coconut's integration record (C(last_sync) for a real run,
+      C(last_check) for a check run), the status recorded, and when it was not recorded, why (no integration record,
+      Coconut unreachable or refusing the token, not the Coconut API, or the write failed).
+    - A failed run returns it too, beside C(msg).
+  returned: when the options were valid
+  type: dict
+  sample: {recorded: true, status: connected, mode: apply}
 applied:
   description: What the real run wrote (staff ids per action).
   returned: when changes were applied

@@ -54,6 +54,15 @@ class FakeCoconut:
         self.reads += 1
         return [dict(r) for r in self.staff.values()]
 
+    # No integration record (connect.yml never run): the run's outcome is not recorded (outcome.py's own tests cover that).
+    last_integration = None
+
+    def get_integration(self):
+        return None
+
+    def update_integration(self, change):
+        return None
+
     def list_user_groups(self):
         return []
 
