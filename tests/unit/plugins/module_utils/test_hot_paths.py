@@ -36,10 +36,12 @@ def test_the_mapping_fast_loop_maps_every_user_as_the_whole_way_does():
 
 
 def test_flattened_staff_share_repeated_values_and_keep_every_attribute():
-    resources = [{"type": "users", "id": str(n), "attributes": {"first_name": "Ada", "status": "active", "language": "en", "job_title": "Teller",
-                                                                 "user_group_id": 8, "locations": ["MAIN"],
-                                                                 "integration": {"source": "entra_id", "object_id": f"oid-{n}"}}}
-                 for n in range(2)]
+    def resource(n):
+        attributes = {"first_name": "Ada", "status": "active", "language": "en", "job_title": "Teller", "user_group_id": 8,
+                      "locations": ["MAIN"], "integration": {"source": "entra_id", "object_id": f"oid-{n}"}}
+        return {"type": "users", "id": str(n), "attributes": attributes}
+
+    resources = [resource(n) for n in range(2)]
     first, second = (flatten(resource) for resource in resources)
     assert first == {"id": "0", "first_name": "Ada", "status": "active", "language": "en", "job_title": "Teller", "user_group_id": "8",
                      "locations": ["MAIN"], "integration": {"source": "entra_id", "object_id": "oid-0"}}
