@@ -34,12 +34,16 @@ def flatten(resource):
     """A JSON:API resource object as a record: {"id": str, **attributes}."""
     if not isinstance(resource, dict):
         return None
-    record = {"id": None if resource.get("id") is None else str(resource["id"])}
-    record.update(resource.get("attributes") or {})
+    ident = resource.get("id")
+    record = {"id": None if ident is None else str(ident)}
+    attributes = resource.get("attributes")
+    if attributes:
+        record.update(attributes)
     # Ids are strings in JSON:API; a staff member's user_group_id may come back as a number. One type
     # everywhere, or the planner would see 1 != "1" and rewrite every staff member on every run.
-    if record.get("user_group_id") is not None:
-        record["user_group_id"] = str(record["user_group_id"])
+    user_group_id = record.get("user_group_id")
+    if user_group_id is not None and user_group_id.__class__ is not str:
+        record["user_group_id"] = str(user_group_id)
     _share_repeated_values(record)
     return record
 
@@ -61,20 +65,21 @@ _REPEATED_FIELDS = ("status", "language", "job_title", "user_group_id")
 _SHARED_VALUES = {}
 
 
-def _shared(value):
-    return _SHARED_VALUES.setdefault(value, value) if isinstance(value, str) else value
-
-
-def _share_repeated_values(record):
+def _share_repeated_values(record, _share=_SHARED_VALUES.setdefault):
+    # Called for every staff record (100,000 at a large site): plain loops, no call per value.
+    get = record.get
     for name in _REPEATED_FIELDS:
-        if name in record:
-            record[name] = _shared(record[name])
-    locations = record.get("locations")
-    if isinstance(locations, list):
-        record["locations"] = [_shared(location) for location in locations]
-    integration = record.get("integration")
-    if isinstance(integration, dict) and "source" in integration:
-        integration["source"] = _shared(integration["source"])
+        value = get(name)
+        if value.__class__ is str:
+            record[name] = _share(value, value)
+    locations = get("locations")
+    if locations and locations.__class__ is list:
+        record["locations"] = [_share(location, location) if location.__class__ is str else location for location in locations]
+    integration = get("integration")
+    if integration.__class__ is dict:
+        source = integration.get("source")
+        if source.__class__ is str:
+            integration["source"] = _share(source, source)
 
 
 _JSON_TYPE = re.compile(r"(?i)^\s*application/(?:[\w.+-]+\+)?json\b")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import re
+import sys
 import unicodedata
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -42,7 +43,9 @@ def normalise(value):
         # Same result as below for ASCII (NFKC is the identity, casefold is lower), much faster. An already
         # normal value (a lowercase object id or email) is returned as the same object: the planner's indexes
         # then hold no second copy of it (memory at 100,000 staff).
-        folded = " ".join(value.lower().split())
+        folded = value.lower()
+        if " " in folded or not folded.isprintable():  # any ASCII whitespace but the space is unprintable
+            folded = " ".join(folded.split())
         return value if folded == value else folded
     # NFKC again after casefold: folding can produce sequences NFKC would compose (keeps normalise idempotent).
     value = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", value).casefold())
@@ -73,7 +76,8 @@ def _name_key(first, last):
     return normalise(f"{first or ''} {last or ''}")
 
 
-@dataclass(frozen=True)
+# Slots where Python has them for dataclasses (3.10+): no per-object __dict__, 100,000 of these at a large site.
+@dataclass(frozen=True, **({"slots": True} if sys.version_info >= (3, 10) else {}))
 class DesiredStaff:
     """One Entra user in scope, mapped: the mapped fields plus the group's role, locations, user_group_id."""
 
@@ -183,7 +187,9 @@ class _StaffIndex:
                 object_id = member["integration"].get("object_id")
                 if object_id:
                     key = self.object_keys[pos] = normalise(object_id)
-                    self.by_object_id.setdefault(key, []).append(pos)
+                    held = self.by_object_id.get(key)
+                    # One position as a plain int (the usual case), a list only when staff share the id: memory.
+                    self.by_object_id[key] = pos if held is None else (held + [pos] if held.__class__ is list else [held, pos])
             else:
                 self.unsynced.append(pos)
         self._indexes = {}
@@ -211,7 +217,8 @@ class _StaffIndex:
     def candidates(self, rule, object_key, desired):
         """Staff positions rule `rule` finds for `desired`, in staff order."""
         if rule == "object_id":
-            return self.by_object_id.get(object_key, ())
+            found = self.by_object_id.get(object_key, ())
+            return (found,) if found.__class__ is int else found
         if not self.unsynced:
             return ()
         fields = desired.fields
@@ -298,16 +305,17 @@ def _plan(desired, staff, match, possible_duplicates, archive_threshold, force_a
     # Staff adopted by one user are not candidates for the others: a conflict among identical staff members
     # resolves once one of them is taken, exactly as the next run would see it (keeps plan -> apply -> plan empty).
     while True:
-        claimed_by = {}
+        claimed_by = {}  # staff position -> the one user number claiming it, or a list when several do (memory)
         conflicted = []
         for number, outcome in enumerate(outcomes):
             if outcome is None:
                 continue
             if outcome[0] == "match":
-                claimed_by.setdefault(outcome[2], []).append(number)
+                held = claimed_by.get(outcome[2])
+                claimed_by[outcome[2]] = number if held is None else (held + [number] if held.__class__ is list else [held, number])
             else:
                 conflicted.append(number)
-        adopted = {pos for pos, claimants in claimed_by.items() if len(claimants) == 1 and not index.synced[pos]}
+        adopted = {pos for pos, claimants in claimed_by.items() if claimants.__class__ is int and not index.synced[pos]}
         changed = False
         for number in conflicted:
             outcome = outcomes[number]
@@ -320,7 +328,7 @@ def _plan(desired, staff, match, possible_duplicates, archive_threshold, force_a
         if not changed:
             break
     # A staff member claimed by two users is theirs to sort out: a conflict for each of them.
-    shared = {pos for pos, claimants in claimed_by.items() if len(claimants) > 1}
+    shared = {pos for pos, claimants in claimed_by.items() if claimants.__class__ is list}
 
     result = {"create": [], "update": [], "archive": [], "conflicts": [], "possible_duplicates": [], "skipped": skipped_items}
     unchanged = 0
@@ -357,7 +365,7 @@ def _plan(desired, staff, match, possible_duplicates, archive_threshold, force_a
         if outcome:
             rule, pos = outcome[1], outcome[2]
             update = _update(user, staff[pos], rule, index.synced[pos])
-            after_by_pos[pos] = update["after"] if update else {}
+            after_by_pos[pos] = update["after"] if update else _NO_CHANGE
             if update:
                 result["update"].append(update)
             else:
@@ -416,13 +424,18 @@ def _plan(desired, staff, match, possible_duplicates, archive_threshold, force_a
     return result
 
 
+_NO_CHANGE = {}  # after_by_pos of an unchanged match: one shared empty dict, only ever read
+
+
 def _shared_emails(users, outcomes):
     """{user number: [numbers of the other users with the same mapped email]} for users not matched by object id."""
-    by_email = {}
+    first, by_email = {}, {}  # a list only for an email seen twice: 100,000 one-item lists cost memory and time
     for number, (_key, user) in enumerate(users):
         email = normalise(user.fields.get("email"))
         if email:
-            by_email.setdefault(email, []).append(number)
+            held = first.setdefault(email, number)
+            if held != number:
+                by_email.setdefault(email, [held]).append(number)
     sharing = {}
     for numbers in by_email.values():
         if len(numbers) > 1:

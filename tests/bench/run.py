@@ -172,13 +172,14 @@ def ansible_baseline(workdir, runs):
 
 def reference_read(sandbox, runs):
     """A minimal client's no-op read, in a fresh interpreter: {"wall", "cpu", "requests", "equal"} (medians of `runs`)."""
-    code = REFERENCE_CLIENT.format(vars=str(sandbox.vars_file), group=sandbox.group_id, page_graph=PAGE_GRAPH,
-                                   page_coconut=PAGE_COCONUT, concurrency=COCONUT_CONCURRENCY)
+    command = [sys.executable, str(Path(__file__).resolve().parent / "reference.py"), "--vars", str(sandbox.vars_file),
+               "--group", sandbox.group_id, "--page-graph", str(PAGE_GRAPH), "--page-coconut", str(PAGE_COCONUT),
+               "--concurrency", str(COCONUT_CONCURRENCY)]
     done = []
     for _run in range(runs):
         sandbox.clear_requests()
         started = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         out, err = proc.communicate(timeout=3600)
         wall = time.perf_counter() - started
         if proc.returncode != 0:
@@ -189,64 +190,6 @@ def reference_read(sandbox, runs):
                      "requests": {s: sum(1 for r in requests if r["service"] == s) for s in ("login", "graph", "coconut")}})
     return {"wall": statistics.median(d["wall"] for d in done), "cpu": statistics.median(d["cpu"] for d in done),
             "requests": done[-1]["requests"], "equal": done[-1]["equal"], "members": done[-1]["members"], "staff": done[-1]["staff"]}
-
-
-# The reference: plain requests + json, the sync's reads (Graph members in sequential pages of 999 with the sync's
-# $select; Coconut staff in pages of 500, 8 at a time; the two side by side), then a dict comparison. Its CPU is
-# the interpreter's own (time.process_time at exit, imports included), as the sync's is measured whole.
-REFERENCE_CLIENT = r'''
-import json, threading, time
-from concurrent.futures import ThreadPoolExecutor
-import requests, yaml
-
-v = yaml.safe_load(open({vars!r}))
-def session():
-    s = requests.Session()
-    s.trust_env = False
-    s.verify = v["ca_path"]
-    return s
-token = session().post(v["entra_authority_host"] + "/" + v["entra_tenant_id"] + "/oauth2/v2.0/token",
-                       data={{"grant_type": "client_credentials", "client_id": v["entra_client_id"],
-                             "client_secret": v["entra_client_secret"], "scope": v["entra_graph_url"] + "/.default"}}).json()["access_token"]
-graph, coconut = {{}}, {{}}
-
-def read_graph():
-    s = session()
-    s.headers["Authorization"] = "Bearer " + token
-    url = v["entra_graph_url"] + "/v1.0/groups/{group}/members/microsoft.graph.user"
-    params = {{"$top": "{page_graph}", "$select": "id,displayName,accountEnabled,givenName,surname,mail,userPrincipalName,jobTitle"}}
-    while url:
-        page = json.loads(s.get(url, params=params).content)
-        for user in page["value"]:
-            graph[user["id"]] = (user.get("givenName"), user.get("surname"), user.get("mail"), user.get("jobTitle"),
-                                 "active" if user.get("accountEnabled") else "archived")
-        url, params = page.get("@odata.nextLink"), None
-
-local = threading.local()
-def coconut_page(number):
-    if not hasattr(local, "s"):
-        local.s = session()
-        local.s.headers["Authorization"] = "Bearer " + v["coconut_api_token"]
-    return json.loads(local.s.get(v["coconut_url"] + "/api/v2/users", params={{"page": number, "limit": {page_coconut}}}).content)
-
-def read_coconut():
-    first = coconut_page(1)
-    pages = [first]
-    with ThreadPoolExecutor({concurrency}) as pool:
-        pages += list(pool.map(coconut_page, range(2, first["meta"]["pagination"]["total_pages"] + 1)))
-    for page in pages:
-        for item in page["data"]:
-            a = item["attributes"]
-            oid = (a.get("integration") or {{}}).get("object_id")
-            coconut[oid] = (a.get("first_name"), a.get("last_name"), a.get("email"), a.get("job_title"), a.get("status"))
-
-threads = [threading.Thread(target=read_graph), threading.Thread(target=read_coconut)]
-for t in threads:
-    t.start()
-for t in threads:
-    t.join()
-print(json.dumps({{"cpu": time.process_time(), "equal": graph == coconut, "members": len(graph), "staff": len(coconut)}}))
-'''
 
 
 def start_case(scene, workdir, latency_ms, name):

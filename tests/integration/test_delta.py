@@ -78,6 +78,12 @@ def test_after_a_full_run_a_delta_run_reads_only_the_change(site, tmp_path):
     # Staff reads only (the site lease reads the integration record too).
     staff_reads = [r["path"] for r in site.requests("coconut", "GET") if r["path"].startswith("/api/v2/users")]
     assert len(staff_reads) == 3 and all("filter%5B" in path or "filter[" in path for path in staff_reads), staff_reads
+    # Coconut, the 6 (3 staff reads, one bulk write each for creates, updates, archives), plus the site
+    # lease's 4 reads and 2 writes of the integration record (note, take, read back after the settle, release).
+    coconut = site.requests("coconut")
+    lease = [(r["method"], r["path"]) for r in coconut if r["path"].startswith("/api/v2/integrations")]
+    assert len(coconut) - len(lease) == 6, coconut
+    assert sorted(lease) == [("GET", "/api/v2/integrations/entra-id")] * 4 + [("PUT", "/api/v2/integrations/entra-id")] * 2, lease
 
     staff = staff_by_object_id(site)
     assert all(staff[u["id"]]["status"] == "active" for u in joiners)
