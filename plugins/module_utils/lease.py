@@ -160,20 +160,26 @@ class SiteLease:
 
         self.coconut.update_integration(change)
 
-    def release(self):
-        """Stop renewing and clear the lease, if it is still ours."""
+    def release(self, also=None):
+        """Stop renewing and clear the lease, if it is still ours; `also` (keys of the record, e.g. the run's outcome)
+        go in the same write, so a run that applied pays one read and one write for both. True when `also` was written.
+        """
         self._stop.set()
         if self._renewer is not None:
             self._renewer.join(timeout=5)
         if not self.held:
-            return
+            return False
         self.held = False
 
         def change(record):
             current = record.get(LEASE_KEY) or {}
-            return {LEASE_KEY: None} if current.get("holder") == self.holder else None
+            updates = dict(also or {})
+            if current.get("holder") == self.holder:
+                updates[LEASE_KEY] = None
+            return updates or None
 
         try:
-            self.coconut.update_integration(change)
+            return self.coconut.update_integration(change) is not None and bool(also)
         except CoconutEntraError as exc:
             self.warn("could not release the sync lease (%s); it expires by itself within %ds" % (exc.msg, self.ttl))
+            return False

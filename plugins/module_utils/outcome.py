@@ -2,15 +2,21 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Each sync run's outcome, recorded on Coconut's Entra ID integration record: the page an admin opens.
 
-- A real run sets `last_sync_at` and `last_sync` ({at, mode: apply, status, changed, counts, scope, error}); a check
-  run is a preview, not a sync, so it sets `last_check` only (same shape, mode: check) and leaves the rest alone.
-- `status` in `last_sync` / `last_check`: `connected` (the run did its work), `token_revoked` (Entra or Coconut refused
+- A real run sets `last_sync_at` and `last_sync` ({at, mode: apply, status, changed, counts, scope, error}).
+- Two promises of the product come first (product.md): check mode writes nothing, and a run with nothing to change
+  writes nothing. So a check run records nothing (its result's `outcome` says what it would have recorded), and a real
+  run that changed nothing records only when the record does not already say `connected` (a credential that works
+  again after `token_revoked`, a run that succeeds after `failing`): `last_sync` is then the last run that wrote
+  something or changed the verdict.
+- `status` in `last_sync`: `connected` (the run did its work), `token_revoked` (Entra or Coconut refused
   the credential), `failing` (any other error, in words, redacted: no token, no secret, no control characters).
 - The record's own `status` follows a real run's verdict where Coconut's API has a value for it (`connected`,
   `token_revoked`; it knows no `failing`, so a failing run leaves it as it was and says so in `last_sync`).
 - Nothing is recorded when Coconut cannot be reached, refuses the token, is not the Coconut API, or has no record (not
   connected): the result's `outcome` says why (shown at -v).
-- One read-modify-write (a GET, then a PUT of the record with only these keys changed), like the lease: the lease,
+- A run that applied writes its outcome in the same write that releases its lease (Sync._run, SiteLease.release);
+  any other run that records does one read-modify-write (a GET, then a PUT of the record with only these keys
+  changed), like the lease: the lease,
   the delta state and connect.yml's fields are kept. A blind PUT of a copy read earlier could undo a lease another
   run took meanwhile, so the record is read again just before the write.
 """
@@ -53,7 +59,7 @@ def error_text(error):
 
 
 def outcome_of(check_mode, result=None, error=None, now=None):
-    """The `last_sync` / `last_check` entry for one run."""
+    """The `last_sync` entry for one run (a check run's is only returned in its result: check mode writes nothing)."""
     status = verdict(error)
     entry = {"at": format_datetime(now or utcnow()), "mode": "check" if check_mode else "apply", "status": status}
     if error is None:
@@ -72,8 +78,6 @@ def outcome_of(check_mode, result=None, error=None, now=None):
 
 def record_updates(entry):
     """The keys of the integration record this outcome sets."""
-    if entry["mode"] == "check":
-        return {"last_check": entry}
     updates = {"last_sync_at": entry["at"], "last_sync": entry}
     if entry["status"] in RECORD_STATUSES:
         updates["status"] = entry["status"]
@@ -106,19 +110,43 @@ def record_outcome(coconut, check_mode, result=None, error=None):
     entry = outcome_of(check_mode, result, error)
     note = {"recorded": False, "status": entry["status"], "mode": entry["mode"]}
     reason = not_recordable(error)
+    quiet = error is None and not (result or {}).get("changed")
+    if reason is None and check_mode:
+        reason = "a check run writes nothing, to the integration record neither"
+    elif reason is None and quiet and says_connected((getattr(coconut, "last_integration", None) or (None,))[0]):
+        reason = "nothing changed and the record already says connected: a run with nothing to change writes nothing"
     if reason is None:
         try:
-            written = coconut.update_integration(record_updates(entry))
+            # Read again just before the write (another run may have written since); still quiet if it says connected.
+            kept = []
+
+            def change(record):
+                if quiet and says_connected(record):
+                    kept.append(record)
+                    return None
+                return record_updates(entry)
+
+            written = coconut.update_integration(change)
         except CoconutEntraError as exc:
             reason = "recording it failed: %s" % error_text(exc)
         else:
             if written is None:
                 reason = "this site has no Entra ID integration record (run connect.yml to create one)"
+            elif kept:
+                reason = "nothing changed and the record already says connected: a run with nothing to change writes nothing"
             else:
                 note["recorded"] = True
     if reason:
         note["reason"] = "the run's outcome was not recorded on Coconut's integration record: " + reason
     return note
+
+
+def says_connected(record):
+    """True when the record already tells an admin that syncing works: status connected, and no last sync that failed."""
+    if not isinstance(record, dict) or record.get("status") != "connected":
+        return False
+    last = record.get("last_sync")
+    return not isinstance(last, dict) or last.get("status") in (None, "connected")
 
 
 def _asked_nothing(sync):
@@ -141,7 +169,8 @@ def run_recorded(sync, run):
     except Exception as exc:
         record_outcome(sync.coconut, sync.check_mode, error=exc)
         raise
-    result["outcome"] = record_outcome(sync.coconut, sync.check_mode, result=result)
+    # A run that applied under the lease has written its outcome with the lease's release already.
+    result["outcome"] = getattr(sync, "outcome_note", None) or record_outcome(sync.coconut, sync.check_mode, result=result)
     return result
 
 
@@ -150,7 +179,7 @@ def describe(record):
     if not isinstance(record, dict):
         return None
     parts = ["Coconut's Entra ID integration: %s" % (record.get("status") or "unknown")]
-    for key, label in (("last_sync", "last sync"), ("last_check", "last check")):
+    for key, label in (("last_sync", "last sync"),):
         entry = record.get(key)
         if isinstance(entry, dict) and entry.get("at"):
             text = "%s %s: %s" % (label, entry.get("at"), entry.get("status") or "?")
@@ -173,7 +202,7 @@ def integration_line(coconut):
     return describe(seen[0])
 
 
-VIEW_KEYS = ("status", "tenant_id", "client_id", "groups", "connected_at", "last_sync_at", "last_sync", "last_check")
+VIEW_KEYS = ("status", "tenant_id", "client_id", "groups", "connected_at", "last_sync_at", "last_sync")
 
 
 def integration_view(record):

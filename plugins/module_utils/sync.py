@@ -82,6 +82,7 @@ class Sync:
         self.timings = {}
         self.run_id = str(uuid.uuid4())  # names this run in its result and report (undo refers to it)
         self.applied = None  # apply_plan's whole result: the report takes the created staff ids from it
+        self.outcome_note = None  # set when the outcome went into the lease's release (outcome.run_recorded reads it)
 
     @contextmanager
     def phase(self, name):
@@ -380,6 +381,7 @@ class Sync:
         if self.check_mode:
             return self._finish(self._read_and_plan())  # check mode writes nothing, so it needs no lease
         from ansible_collections.coconut.entra.plugins.module_utils.lease import DEFAULT_TTL, DEFAULT_WAIT, SiteLease, describe
+        from ansible_collections.coconut.entra.plugins.module_utils.outcome import outcome_of, record_updates
 
         opts = self.options
         lease = SiteLease(self.coconut, wait=_seconds(opts, "lease_wait", DEFAULT_WAIT), ttl=_seconds(opts, "lease_ttl", DEFAULT_TTL),
@@ -395,12 +397,16 @@ class Sync:
         # run read, the plan is made again on what that run left.
         with self.phase("lease"):
             lease.acquire()
+        result = None
         try:
             if lease.stale:
                 plan = self._read_and_plan()
             result = self._finish(plan)
         finally:
-            lease.release()
+            # A run that applied records its outcome in the write that releases the lease (a failed one: run_recorded).
+            outcome = None if result is None else outcome_of(False, result)
+            if lease.release(also=None if outcome is None else record_updates(outcome)):
+                self.outcome_note = {"recorded": True, "status": outcome["status"], "mode": outcome["mode"]}
         if lease.lost:
             self.warn("the sync lease was taken by another run while this one applied (%s): check the site with a --check run"
                       % describe(lease.lost))

@@ -13,8 +13,8 @@ description:
     ID integration) or grey dash, and the stored Entra object id.
   - Also returns the duplicate sets already in Coconut - staff sharing an email, or a normalised first and last name -
     each saying which members are synced.
-  - Also returns Coconut's Entra ID integration record (its status and the outcome of the last sync and check runs,
-    which every run of M(coconut.entra.staff_sync) records there).
+  - Also returns Coconut's Entra ID integration record (its status and the outcome of the last sync run, which
+    M(coconut.entra.staff_sync) records there).
 author:
   - coconut.entra contributors (@coconut-entra)
 extends_documentation_fragment:
@@ -65,16 +65,15 @@ integration:
   description:
     - Coconut's Entra ID integration record, as Settings > Integrations > Entra ID shows it, or null when the site is
       not connected.
-    - C(last_sync) is the outcome of the last real sync run and C(last_check) of the last check-mode run, each with
-      C(at), C(mode) (V(apply) or V(check)), C(status) (V(connected), V(token_revoked) or V(failing)), C(counts),
-      C(scope), C(changed) (real runs) and C(error) (the error in words, redacted; failed runs).
+    - C(last_sync) is the outcome of the last real sync run that changed staff or the status, with C(at), C(mode),
+      C(status) (V(connected), V(token_revoked) or V(failing)), C(counts), C(scope), C(changed) and C(error) (the
+      error in words, redacted; failed runs). Check runs write nothing, so they are not recorded.
   returned: always
   type: dict
   sample: {status: connected, tenant_id: 0b8a3d8e-0000-4000-8000-000000000001, client_id: 3c1e0000-0000-4000-8000-000000000002,
            groups: [5e6f0000-0000-4000-8000-000000000003], connected_at: "2026-01-05T09:00:00Z", last_sync_at: "2026-01-06T02:00:04Z",
            last_sync: {at: "2026-01-06T02:00:04Z", mode: apply, status: connected, changed: true, scope: 40,
-                       counts: {create: 1, update: 2, restore: 0, archive: 0, unchanged: 37}},
-           last_check: null}
+                       counts: {create: 1, update: 2, restore: 0, archive: 0, unchanged: 37}}}
 """
 
 from ansible.module_utils.basic import AnsibleModule

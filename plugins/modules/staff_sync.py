@@ -26,9 +26,10 @@ description:
   - Synced staff whose user left every selected group, was disabled or deleted are archived, never deleted. Unsynced
     staff are never changed unless a match adopts them. Synced staff archived in Coconut while their user is in a
     selected group are restored, with a warning naming the group (remove the user from it to keep them archived).
-  - Every run records its outcome on Coconut's Entra ID integration record (Settings > Integrations > Entra ID) - a real
-    run in C(last_sync_at) and C(last_sync), a check run in C(last_check) - with its status (V(connected),
-    V(token_revoked) or V(failing)), its counts and, after an error, the error in words, redacted. See RV(outcome).
+  - A real run records its outcome on Coconut's Entra ID integration record (Settings > Integrations > Entra ID), in
+    C(last_sync_at) and C(last_sync), with its status (V(connected), V(token_revoked) or V(failing)), its counts and,
+    after an error, the error in words, redacted. A check run records nothing (check mode writes nothing), and a run
+    that changed nothing records only when the record does not already say V(connected). See RV(outcome).
   - Check mode reads everything, writes nothing, and returns exactly the changes the real run would make; with
     C(--diff) it shows, per staff member, only the fields that change.
 author:
@@ -273,9 +274,9 @@ delta:
   sample: {mode: delta, state: /var/lib/coconut/site.json, changed_users: 7}
 outcome:
   description:
-    - Whether this run's outcome was recorded on Coconut's integration record (C(last_sync) for a real run,
-      C(last_check) for a check run), the status recorded, and when it was not recorded, why (no integration record,
-      Coconut unreachable or refusing the token, not the Coconut API, or the write failed).
+    - Whether this run's outcome was recorded on Coconut's integration record (C(last_sync)), its status, and when it
+      was not recorded, why (a check run, nothing changed and the record already says connected, no integration
+      record, Coconut unreachable or refusing the token, not the Coconut API, or the write failed).
     - A failed run returns it too, beside C(msg).
   returned: when the options were valid
   type: dict

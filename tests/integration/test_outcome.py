@@ -1,6 +1,6 @@
 """Each sync run's outcome on Coconut's Entra ID integration record, the page an admin opens (issue 12): a good run
 records connected and its counts, a refused Entra secret token_revoked, any other error failing in words with no
-secret; a check run records last_check only; the lease, the delta state and connect.yml's fields survive."""
+secret; a check run and a run with nothing to change record nothing; the lease, the delta state and connect.yml's fields survive."""
 
 from __future__ import annotations
 
@@ -54,16 +54,19 @@ def test_a_good_run_records_connected_with_its_counts_and_keeps_the_rest_of_the_
     assert after["connected_at"] == CONNECTED["connected_at"] and after["groups"] == [team.GROUP]
     assert not (after.get("lease") or {}).get("holder"), "the run's own lease was released, not written back"
     assert run.result["outcome"] == {"recorded": True, "status": "connected", "mode": "apply"}
-    # A run with nothing to change records that too, and still takes no lease.
+    # A run with nothing to change writes nothing of its own (product.md: idempotent), takes no lease, and leaves the
+    # record saying connected, with the last run that changed something.
     site.clear_requests()
     again = run_sync(site, delta_state="coconut")
     assert again.ok and again.result["changed"] is False
-    assert record(site)["last_sync"]["changed"] is False and record(site)["delta_state"]
-    # Two writes, both to the record: the delta state, then the outcome; no lease, no staff.
-    assert [(r["method"], r["path"]) for r in site.writes("coconut")] == [("PUT", "/api/v2/integrations/entra-id")] * 2
+    assert record(site)["last_sync"] == last and record(site)["delta_state"]
+    assert again.result["outcome"]["recorded"] is False and "writes nothing" in again.result["outcome"]["reason"]
+    # One write, to the record: the delta state this site keeps there (entra_delta_state: coconut); no outcome, no
+    # lease, no staff.
+    assert [(r["method"], r["path"]) for r in site.writes("coconut")] == [("PUT", "/api/v2/integrations/entra-id")]
 
 
-def test_a_check_run_records_last_check_only_and_leaves_another_runs_lease_alone(site):
+def test_a_check_run_records_nothing_and_leaves_another_runs_lease_alone(site):
     lease = {"holder": "other-run", "host": "awx-node-2", "pid": 4242, "started_at": "2026-01-05T09:00:00Z",
              "expires_at": "2099-01-01T00:00:00Z"}
     site.reset(scenario(dict(CONNECTED, lease=lease, lease_epoch=7)))
@@ -71,10 +74,11 @@ def test_a_check_run_records_last_check_only_and_leaves_another_runs_lease_alone
     assert run.ok, run.msg
     after = record(site)
     assert after["lease"] == lease and after["lease_epoch"] == 7
+    # Check mode writes nothing (product.md), to the integration record neither; the result says what it found.
     assert after["last_sync"] is None and after["last_sync_at"] is None and after["status"] == "connected"
-    assert after["last_check"]["mode"] == "check" and after["last_check"]["status"] == "connected"
-    assert "changed" not in after["last_check"] and after["last_check"]["counts"]["create"] > 0
-    assert [r for r in site.writes("coconut") if "/users" in r["path"]] == []
+    assert not after.get("last_check")
+    assert site.writes("coconut") == []
+    assert run.result["outcome"]["recorded"] is False and run.result["outcome"]["status"] == "connected"
 
 
 def test_a_revoked_entra_secret_records_token_revoked_and_the_run_still_fails_with_its_own_message(site):
@@ -105,10 +109,10 @@ def test_any_other_error_records_failing_in_words_with_no_secret(site):
 
 def test_without_an_integration_record_nothing_is_recorded_and_the_result_says_why(site):
     site.reset(scenario(integration=None))
-    run = run_sync(site, check_mode=True)
+    run = run_sync(site)
     assert run.ok, run.msg
     assert run.result["outcome"]["recorded"] is False and "no Entra ID integration record" in run.result["outcome"]["reason"]
-    assert site.writes("coconut") == [] and record(site) is None
+    assert [r for r in site.writes("coconut") if "integrations" in r["path"]] == [] and record(site) is None
 
 
 def test_staff_info_and_the_report_show_the_record(site, tmp_path):
@@ -130,4 +134,4 @@ def test_staff_info_and_the_report_show_the_record(site, tmp_path):
     assert info.rc == 0, info.output
     integration = info.results[-1]["result"]["integration"]
     assert integration["status"] == "connected" and integration["last_sync"]["status"] == "connected"
-    assert integration["last_check"]["mode"] == "check" and "lease" not in integration and "delta_state" not in integration
+    assert not integration.get("last_check") and "lease" not in integration and "delta_state" not in integration

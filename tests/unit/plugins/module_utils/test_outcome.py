@@ -22,12 +22,19 @@ class FakeCoconut:
         self.updates = []
         self.stats = {"requests": 1}  # the run had asked Coconut something
 
+    last_integration = None  # what the lease's first read saw (None: nothing read yet)
+
     def update_integration(self, change):
+        """As CoconutClient's: a dict of keys, or a function of the record read now giving one (None: no write)."""
         if self.fail:
             raise self.fail
-        self.updates.append(change)
         if self.record is None:
             return None
+        if callable(change):
+            change = change(dict(self.record))
+            if change is None:
+                return self.record
+        self.updates.append(change)
         self.record.update(change)
         return self.record
 
@@ -69,13 +76,54 @@ def test_an_error_that_is_not_ours_is_recorded_by_its_type_only():
     assert outcome.error_text(KeyError("staff 'secret-value'")) == "internal error (KeyError); run with -vvv for details"
 
 
-def test_a_real_run_sets_last_sync_and_the_records_status_a_check_run_only_last_check():
+def test_a_real_run_sets_last_sync_and_the_records_status():
     good = outcome.outcome_of(False, {"changed": True, "counts": {"create": 2, "update": 0}, "scope": 9}, now=NOW)
     assert good == {"at": "2026-01-06T02:00:04Z", "mode": "apply", "status": "connected", "changed": True,
                     "counts": {"create": 2, "update": 0}, "scope": 9}
     assert outcome.record_updates(good) == {"last_sync_at": good["at"], "last_sync": good, "status": "connected"}
-    check = outcome.outcome_of(True, {"changed": True, "counts": {"create": 2}}, now=NOW)
-    assert "changed" not in check and outcome.record_updates(check) == {"last_check": check}
+
+
+@pytest.mark.parametrize("result, error", [({"changed": True, "counts": {"create": 2}}, None), ({"changed": False}, None),
+                                           (None, CoconutEntraError("x", service="Entra login", error="invalid_client"))])
+def test_a_check_run_writes_nothing_to_the_record_either(result, error):
+    # product.md: check mode writes nothing. The result still says what the run found.
+    coconut = FakeCoconut(record={"status": "connected"})
+    run = raiser(error) if error else (lambda: dict(result))
+    if error:
+        with pytest.raises(CoconutEntraError):
+            outcome.run_recorded(FakeSync(coconut, check_mode=True), run)
+        note = error.details["outcome"]
+    else:
+        note = outcome.run_recorded(FakeSync(coconut, check_mode=True), run)["outcome"]
+    assert coconut.updates == [] and note["recorded"] is False and "check run writes nothing" in note["reason"]
+    assert note["status"] == ("token_revoked" if error else "connected")
+
+
+CONNECTED = {"status": "connected", "last_sync": {"at": "2026-01-05T00:00:00Z", "status": "connected", "changed": True}}
+
+
+@pytest.mark.parametrize("seen_by_the_lease", [True, False])
+@pytest.mark.parametrize("connected", [CONNECTED, {"status": "connected"}], ids=["after-a-run", "just-connected"])
+def test_a_run_that_changed_nothing_writes_nothing_when_the_record_says_connected(seen_by_the_lease, connected):
+    # product.md: a second run right after a real run reports changed: false and writes nothing.
+    coconut = FakeCoconut(record=dict(connected))
+    if seen_by_the_lease:
+        coconut.last_integration = (dict(connected),)
+    result = outcome.run_recorded(FakeSync(coconut), lambda: {"changed": False, "counts": {"unchanged": 4}})
+    assert coconut.updates == [] and result["outcome"]["recorded"] is False
+    assert "writes nothing" in result["outcome"]["reason"]
+
+
+@pytest.mark.parametrize("record", [
+    {"status": "token_revoked", "last_sync": {"status": "token_revoked"}},  # the credential works again: say so
+    {"status": "connected", "last_sync": {"status": "failing", "error": "x"}},
+])
+def test_a_run_that_changed_nothing_still_records_when_the_record_tells_another_story(record):
+    coconut = FakeCoconut(record=dict(record))
+    coconut.last_integration = (dict(record),)
+    result = outcome.run_recorded(FakeSync(coconut), lambda: {"changed": False, "counts": {"unchanged": 4}})
+    assert result["outcome"]["recorded"] is True
+    assert coconut.record["status"] == "connected" and coconut.record["last_sync"]["status"] == "connected"
 
 
 def test_a_failing_run_keeps_the_records_status_which_coconut_knows_no_failing_for():
@@ -113,11 +161,13 @@ def test_an_unexpected_error_is_recorded_and_raised_unchanged():
 
 def test_the_report_line():
     record = {"status": "token_revoked", "last_sync": {"at": "2026-01-06T02:00:04Z", "status": "token_revoked",
-                                                       "error": "Entra refused a token (AADSTS7000222)"},
-              "last_check": {"at": "2026-01-06T03:00:00Z", "status": "connected", "counts": {"create": 2, "archive": 1}}}
+                                                       "error": "Entra refused a token (AADSTS7000222)"}}
     assert outcome.describe(record) == ("Coconut's Entra ID integration: token_revoked · last sync 2026-01-06T02:00:04Z: "
-                                        "token_revoked: Entra refused a token (AADSTS7000222) · last check "
-                                        "2026-01-06T03:00:00Z: connected (2 create, 1 archive)")
+                                        "token_revoked: Entra refused a token (AADSTS7000222)")
+    record = {"status": "connected", "last_sync": {"at": "2026-01-06T03:00:00Z", "status": "connected",
+                                                   "counts": {"create": 2, "archive": 1}}}
+    assert outcome.describe(record) == ("Coconut's Entra ID integration: connected · last sync 2026-01-06T03:00:00Z: "
+                                        "connected (2 create, 1 archive)")
     assert outcome.describe(None) is None
     assert outcome.integration_view({"status": "connected", "lease": {"holder": "x"}, "delta_state": {}})["status"] == "connected"
     assert "lease" not in outcome.integration_view({"lease": {}})

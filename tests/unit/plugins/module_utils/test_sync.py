@@ -105,8 +105,10 @@ class FakeLease:
     def acquire(self):
         self.steps.append("acquire")
 
-    def release(self):
+    def release(self, also=None):
         self.steps.append("release")
+        self.also = also
+        return False
 
 
 @pytest.fixture(autouse=True)
@@ -152,6 +154,10 @@ def test_a_real_run_applies_the_plan_under_the_lease(fake_lease):
     [lease] = fake_lease.made
     assert lease.steps == ["observe", "acquire", "release"]
     assert fake_lease.timeline[:2] == ["entra token", "lease observe"], "a wrong secret must fail before Coconut is asked anything"
+    # The run's outcome goes into the write that releases the lease: one read and one write of the record for both.
+    assert lease.also["status"] == "connected" and lease.also["last_sync_at"] == lease.also["last_sync"]["at"]
+    assert (lease.also["last_sync"]["mode"], lease.also["last_sync"]["changed"]) == ("apply", True)
+    assert lease.also["last_sync"]["counts"]["create"] == 1 and lease.also["last_sync"]["counts"]["archive"] == 1
 
 
 def test_a_real_run_with_nothing_to_change_writes_nothing_not_even_a_lease(fake_lease):
@@ -180,6 +186,7 @@ def test_a_failed_apply_still_releases_the_lease(fake_lease, monkeypatch):
     with pytest.raises(CoconutEntraError):
         sync.run()
     assert fake_lease.made[0].steps == ["observe", "acquire", "release"]
+    assert fake_lease.made[0].also is None, "a failed run's outcome is recorded by outcome.run_recorded, not as a success"
 
 
 # ---- the CI gates ---------------------------------------------------------------------------------
