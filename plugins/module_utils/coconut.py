@@ -150,10 +150,10 @@ class CoconutClient:
 
     # ---- plumbing --------------------------------------------------------------------------------
 
-    def _request(self, method, path, what, expected=(200,), params=None, document=None, bulk=False, idempotent=None):
+    def _request(self, method, path, what, expected=(200,), params=None, document=None, bulk=False, idempotent=None, once=False):
         headers = {"Content-Type": BULK if bulk else JSONAPI} if document is not None else None
         response = self.http.request(method, path, params=params, json=document, headers=headers,
-                                     expected=tuple(expected) + (401,), what=what, idempotent=idempotent)
+                                     expected=tuple(expected) + (401,), what=what, idempotent=idempotent, once=once)
         if response.status_code == 401 and 401 not in expected:
             code, message, _pointer = service_error(response)
             fix = _TOKEN_ERRORS.get(code) or ("Coconut refused the API token (%s): check coconut_api_token, or issue a new "
@@ -347,20 +347,21 @@ class CoconutClient:
         self.last_integration = (record,)  # the report's line on the record: no second read
         return record
 
-    def put_integration(self, attrs):
+    def put_integration(self, attrs, once=False):
         what = "recording the Coconut Entra ID integration"
         document = {"data": {"type": "integrations", "id": "entra-id", "attributes": attrs}}
-        response = self._request("PUT", "integrations/entra-id", what, expected=(200, 201), document=document)
+        response = self._request("PUT", "integrations/entra-id", what, expected=(200, 201), document=document, once=once)
         record = (self._json(response, what).get("data") or {}).get("attributes") or {}
         self.last_integration = (record,)
         return record
 
-    def update_integration(self, change):
+    def update_integration(self, change, once=False):
         """Read-modify-write of some keys of the integration record, the others kept as they are.
 
         `change` is a dict of keys to set (None removes a key), or a function of the current attributes returning
         such a dict (or None: no write). One at a time per client (the lease renews from its own thread).
-        Returns the record after, or None when the site has no record.
+        Returns the record after, or None when the site has no record. `once`: the write is sent at most once (no
+        retry), for a write that must land soon after its read (the site lease's take).
         """
         with self._integration_lock:
             record = self.get_integration()
@@ -371,7 +372,7 @@ class CoconutClient:
                 return record
             merged = {key: value for key, value in record.items() if key not in updates}
             merged.update({key: value for key, value in updates.items() if value is not None})
-            return self.put_integration(merged)
+            return self.put_integration(merged, once=once)
 
     def delete_integration(self):
         """Remove the integration record; False when there was none."""

@@ -182,7 +182,7 @@ class HttpClient:
         return random.uniform(0, min(self.backoff_cap, self.backoff_base * (2 ** attempt)))  # noqa: S311 - jitter, not crypto
 
     def request(self, method, url_or_path, params=None, json=None, data=None, headers=None, expected=(200,),
-                what=None, idempotent=None):
+                what=None, idempotent=None, once=False):
         """Send with retries; return the response when its status is in `expected` (None: any status).
 
         Other statuses raise CoconutEntraError naming the service, `what` was being done, the
@@ -193,6 +193,9 @@ class HttpClient:
         what = what or f"{method} {urlsplit(url).path}"
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
+        # once: a write whose meaning depends on when it lands (the site lease's take) is never repeated here; the
+        # caller starts again from a fresh read instead.
+        max_attempts = 1 if once else self.max_attempts
         if self.headers_fn is not None and _origin(url) != _origin(self.base_url):
             # The headers carry a credential: never send them to another host (a crafted nextLink).
             raise CoconutEntraError(f"refusing to send {self.service} credentials to {_origin(url)} while {what}: "
@@ -216,7 +219,7 @@ class HttpClient:
                 not_sent = isinstance(exc, requests.exceptions.ConnectTimeout) or "NewConnectionError" in failure
                 # A name that does not resolve is a typo far more often than a blip: fail at once.
                 transient = "NameResolutionError" not in failure and "Name or service not known" not in failure
-                if transient and attempt < self.max_attempts and (idempotent or not_sent):
+                if transient and attempt < max_attempts and (idempotent or not_sent):
                     self._wait(self._backoff(attempt))
                     continue
                 raise ServiceUnreachable(
@@ -227,7 +230,7 @@ class HttpClient:
                 self.stats["by_status"][response.status_code] = self.stats["by_status"].get(response.status_code, 0) + 1
             status = response.status_code
             retryable = status in (RETRY_STATUSES if idempotent else NOT_PROCESSED_STATUSES)
-            if retryable and attempt < self.max_attempts and (expected is None or status not in expected):
+            if retryable and attempt < max_attempts and (expected is None or status not in expected):
                 wait = _retry_after(response.headers.get("Retry-After"), self.retry_after_cap)
                 self._wait(self._backoff(attempt) if wait is None else wait)
                 response.close()

@@ -27,6 +27,7 @@ import time
 import uuid
 
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
+from ansible_collections.coconut.entra.plugins.module_utils.http import ServiceUnreachable
 from ansible_collections.coconut.entra.plugins.module_utils.times import format_datetime, parse_datetime, utcnow
 
 LEASE_KEY = "lease"
@@ -99,7 +100,18 @@ class SiteLease:
         deadline = time.monotonic() + self.wait
         while True:
             self._seen = None
-            if self.coconut.update_integration(self._take) is None:
+            try:
+                # Sent once: a take retried later (after a 429's Retry-After, a reconnect) could land after another run
+                # confirmed the lease and overwrite it, and both would apply. A failed take starts again from a read.
+                taken = self.coconut.update_integration(self._take, once=True)
+            except CoconutEntraError as exc:
+                busy = isinstance(exc, ServiceUnreachable) or exc.details.get("status") in (429, 500, 502, 503, 504)
+                if not busy or time.monotonic() >= deadline:
+                    raise
+                self.warn("taking the sync lease failed (%s); trying again from a fresh read" % exc.msg)
+                time.sleep(self.poll)
+                continue
+            if taken is None:
                 self.warn("this site has no Entra ID integration record to keep the sync lease in, so nothing stops a "
                           "second applying run at the same time: run connect.yml once to record the integration")
                 return False

@@ -216,3 +216,12 @@ def test_a_failed_tls_check_or_a_refused_connection_is_service_unreachable_and_a
     with pytest.raises(CoconutEntraError) as answered:
         client(stub).request("GET", "users")
     assert not isinstance(answered.value, ServiceUnreachable) and answered.value.details["status"] == 503
+
+
+@pytest.mark.parametrize("answer", [(429, {"Retry-After": "0"}, {}), (503, {}, {}), "reset"])
+def test_a_request_sent_once_is_never_repeated(stub, answer):
+    # The site lease's take: a repeat landing later could overwrite a lease another run confirmed meanwhile.
+    stub.script = [answer, (200, {}, {})]
+    with pytest.raises(CoconutEntraError):
+        client(stub).request("PUT", "integrations/entra-id", json={}, once=True)
+    assert len(stub.seen) == 1
