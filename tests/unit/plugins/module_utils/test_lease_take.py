@@ -30,7 +30,7 @@ class Record:
         self.calls.append("write once" if once else "write")
         if once and self.failures:
             raise self.failures.pop(0)
-        self.record.update({k: v for k, v in updates.items()})
+        self.record.update(updates)
         self.record = {k: v for k, v in self.record.items() if v is not None}
         return dict(self.record)
 
