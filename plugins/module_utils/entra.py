@@ -14,6 +14,7 @@ import hmac
 import re
 import threading
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
@@ -339,11 +340,23 @@ class EntraClient:
 
     def paginate(self, path, params=None, permission=None, what=None):
         """Every item of a Graph collection: follows @odata.nextLink (a full URL) until there is none."""
-        url, query, seen = path, params, {path}
-        while url:
-            page = self.get(url, params=query, permission=permission, what=what)
-            yield from page.get("value") or []
-            url, query = _next_link(page, seen, what or f"reading {path}"), None  # the link already carries the query
+        page = self.get(path, params=params, permission=permission, what=what)
+        yield from self._pages_from(page, {path}, permission, what, what or f"reading {path}")
+
+    def _pages_from(self, page, seen, permission, what, context):
+        """The items of `page` and of every page after it. The next page is fetched in a thread while the caller
+        uses this one: Graph's nextLink is known as soon as a page is parsed, so a read of 100 pages costs 100
+        round trips or the caller's own work, whichever is longer, not both. Errors come in page order."""
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="graph-page") as ahead:
+            while page is not None:
+                url = _next_link(page, seen, context)  # the link already carries the query
+                following = ahead.submit(self.get, url, permission=permission, what=what) if url else None
+                items = page.pop("value", None) or []
+                page = None  # a used page goes as soon as its items do (memory at 100,000 members)
+                yield from items
+                del items
+                if following is not None:
+                    page = following.result()
 
     def resolve_groups(self, refs):
         """[{"id", "displayName", "ref"}] for group ids or exact display names, in the given order."""
@@ -411,11 +424,8 @@ class EntraClient:
         if first.status_code == 404:
             raise CoconutEntraError(f"no Entra group with id {group_id}", group=group_id)
         page = json_body(first, "Microsoft Graph", what)
-        next_link = page.get("@odata.nextLink")
-        yield from page.pop("value", None) or []
-        del page, first
-        if next_link:
-            yield from self.paginate(next_link, permission=PERMISSION_GROUP_MEMBERS, what=what)
+        del first
+        yield from self._pages_from(page, {path}, PERMISSION_GROUP_MEMBERS, what, what)
 
     # ---- delta queries (incremental sync) -------------------------------------------------------
 
