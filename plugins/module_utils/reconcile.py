@@ -527,15 +527,21 @@ def check_safety(plan, *, scope_size, skipped, synced_active, threshold):
             "if archiving everyone is intended, set coconut_force_archive: true",
             archive=len(archives), synced_active=synced_active)
     if len(archives) > allowed:
-        names = ", ".join(f"{item['display_name'] or '(no name)'} ({item['id']})" for item in archives[:_NAMES_IN_MESSAGE])
-        if len(archives) > _NAMES_IN_MESSAGE:
-            names += f" and {len(archives) - _NAMES_IN_MESSAGE} more"
-        raise CoconutEntraError(
-            f"the plan would archive {len(archives)} staff, more than coconut_archive_threshold {threshold} allows "
-            f"({allowed} of {synced_active} synced active staff); nothing was written. Would be archived: {names}. Check the "
-            "selected Entra groups and their members first; if these archives are intended, set coconut_force_archive: true "
-            "or raise coconut_archive_threshold",
-            archive=len(archives), allowed=allowed, threshold=threshold, synced_active=synced_active)
+        raise too_many_archives("the plan", archives, threshold, allowed, synced_active,
+                                "Check the selected Entra groups and their members first")
+
+
+def too_many_archives(what, archives, threshold, allowed, synced_active, check):
+    """The archive threshold's refusal, for the sync's plan and for an undo: how many, the allowance, the first names,
+    what to check first (`check`) and the two ways on."""
+    names = ", ".join(f"{item['display_name'] or '(no name)'} ({item['id']})" for item in archives[:_NAMES_IN_MESSAGE])
+    if len(archives) > _NAMES_IN_MESSAGE:
+        names += f" and {len(archives) - _NAMES_IN_MESSAGE} more"
+    return CoconutEntraError(
+        f"{what} would archive {len(archives)} staff, more than coconut_archive_threshold {threshold} allows "
+        f"({allowed} of {synced_active} synced active staff); nothing was written. Would be archived: {names}. {check}; "
+        "if these archives are intended, set coconut_force_archive: true or raise coconut_archive_threshold",
+        archive=len(archives), allowed=allowed, threshold=threshold, synced_active=synced_active)
 
 
 def apply_to_records(staff, plan):

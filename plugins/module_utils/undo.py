@@ -17,15 +17,14 @@ import json
 from pathlib import Path
 
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
-from ansible_collections.coconut.entra.plugins.module_utils.reconcile import _same, archive_allowance, is_synced, normalise
+from ansible_collections.coconut.entra.plugins.module_utils.reconcile import _same, archive_allowance, is_synced, normalise, too_many_archives
+from ansible_collections.coconut.entra.plugins.module_utils.rules import ACTIONS
 from ansible_collections.coconut.entra.plugins.module_utils.safe_text import full_name
 
 # Report format 2 is the first that records the Coconut id of each created staff member (report.FORMAT_VERSION).
 FIRST_UNDOABLE_FORMAT = 2
 LAST_KNOWN_FORMAT = 2
-ACTIONS = ("create", "update", "restore", "archive")
 LEFT_AS_IS = "changed since the run: left as it is"
-_NAMES_IN_MESSAGE = 10
 
 
 def _refuse(path, problem, fix):
@@ -206,15 +205,8 @@ def _check_archives(archives, threshold, synced_active):
     allowed = archive_allowance(threshold, synced_active)
     if len(archives) <= allowed:
         return
-    names = ", ".join(f"{item['display_name'] or '(no name)'} ({item['id']})" for item in archives[:_NAMES_IN_MESSAGE])
-    if len(archives) > _NAMES_IN_MESSAGE:
-        names += f" and {len(archives) - _NAMES_IN_MESSAGE} more"
-    raise CoconutEntraError(
-        f"the undo would archive {len(archives)} staff, more than coconut_archive_threshold {threshold} allows "
-        f"({allowed} of {synced_active} synced active staff); nothing was written. Would be archived: {names}. Check that "
-        "this is the run to undo first (--check --diff); if these archives are intended, set coconut_force_archive: true "
-        "or raise coconut_archive_threshold",
-        archive=len(archives), allowed=allowed, threshold=threshold, synced_active=synced_active)
+    raise too_many_archives("the undo", archives, threshold, allowed, synced_active,
+                            "Check that this is the run to undo first (--check --diff)")
 
 
 def _text(value):

@@ -218,3 +218,11 @@ def test_read_report_names_the_json_beside_an_html_page(tmp_path):
     with pytest.raises(CoconutEntraError, match="undo reads the JSON beside it: coconut_undo_report=%s" % (tmp_path / "run.json")):
         read_report(tmp_path / "run.html")
     assert read_report(tmp_path / "run.json") == VALID
+
+
+def test_undo_knows_the_report_format_the_sync_writes_now():
+    # A new report format must be taught to undo (undo.LAST_KNOWN_FORMAT) before a sync writes it.
+    from ansible_collections.coconut.entra.plugins.module_utils.report import FORMAT_VERSION
+    from ansible_collections.coconut.entra.plugins.module_utils.undo import FIRST_UNDOABLE_FORMAT, LAST_KNOWN_FORMAT
+
+    assert FIRST_UNDOABLE_FORMAT <= FORMAT_VERSION == LAST_KNOWN_FORMAT
