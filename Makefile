@@ -88,7 +88,7 @@ matrix: venv
 
 # pytest exits 5 when it collects no tests; make treats that as the failure it is.
 test: venv lint changelog-lint docs-lint sanity
-	python -m pytest -n $(PYTEST_WORKERS) tests
+	python -m pytest -n $(PYTEST_WORKERS) --durations=20 tests
 
 soak: venv
 	python tests/soak.py --iterations 50 $(SOAK_ARGS)
