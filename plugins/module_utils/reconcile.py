@@ -178,19 +178,25 @@ class _StaffIndex:
 
     def __init__(self, staff):
         self.staff = staff
-        self.by_object_id = {}
+        self.by_object_id = by_object_id = {}
         self.unsynced = []
-        self.synced = [is_synced(member) for member in staff]
-        self.object_keys = [None] * len(staff)  # normalised stored object id, per position
+        self.synced = synced = []
+        self.synced_active = 0  # synced staff not archived: what the archive threshold's percentage counts
+        self.object_keys = object_keys = [None] * len(staff)  # normalised stored object id, per position
         for pos, member in enumerate(staff):
-            if self.synced[pos]:
-                object_id = member["integration"].get("object_id")
+            integration = member.get("integration")  # is_synced(member), in the one loop over the staff
+            if isinstance(integration, dict) and integration.get("source") == SOURCE:
+                synced.append(True)
+                if member.get("status", "active") != "archived":
+                    self.synced_active += 1
+                object_id = integration.get("object_id")
                 if object_id:
-                    key = self.object_keys[pos] = normalise(object_id)
-                    held = self.by_object_id.get(key)
+                    key = object_keys[pos] = normalise(object_id)
+                    held = by_object_id.get(key)
                     # One position as a plain int (the usual case), a list only when staff share the id: memory.
-                    self.by_object_id[key] = pos if held is None else (held + [pos] if held.__class__ is list else [held, pos])
+                    by_object_id[key] = pos if held is None else (held + [pos] if held.__class__ is list else [held, pos])
             else:
+                synced.append(False)
                 self.unsynced.append(pos)
         self._indexes = {}
 
@@ -279,7 +285,7 @@ def _plan(desired, staff, match, possible_duplicates, archive_threshold, force_a
         raise CoconutEntraError(f"coconut_possible_duplicates must be {' or '.join(POSSIBLE_DUPLICATE_CHOICES)}; got {possible_duplicates!r}")
     staff = list(staff)
     index = _StaffIndex(staff)
-    synced_active = sum(1 for pos, member in enumerate(staff) if index.synced[pos] and _is_active(member))
+    synced_active = index.synced_active
     archive_allowance(archive_threshold, synced_active)  # a bad threshold fails here, force_archive or not
 
     skipped_items = [_as_skipped(item) for item in skipped]
@@ -295,10 +301,42 @@ def _plan(desired, staff, match, possible_duplicates, archive_threshold, force_a
             seen.add(key)
             users.append((key, item))
 
-    outcomes = [_match(index, staff, rules, key, user, ()) for key, user in users]
+    # A user found by object id (one synced staff member holds that id) is settled here: no other step can change
+    # that outcome (no other user holds the id; rules A and B and the duplicate checks look at unsynced staff only),
+    # so its update is worked out at once and an unchanged one takes no part in anything below but the counts.
+    outcomes = []
+    direct = {}  # user number -> the update of a user found by object id, when anything changes
+    others = []  # numbers of the users not found by object id: the steps below look at these only
+    unchanged = 0
+    after_by_pos = {}
+    by_object_id = index.by_object_id
+    for number, (key, user) in enumerate(users):
+        pos = by_object_id.get(key)
+        if pos.__class__ is int:
+            outcomes.append(("match", "object_id", pos))
+            member = staff[pos]
+            get = member.get
+            # Every mapped field equal and of the same type, and active: unchanged, without _update's per-field
+            # rules (equal lists of locations are equal as sets too). Anything else is _update's to decide.
+            for name, value in user.fields.items():
+                current = get(name)
+                if value.__class__ is not current.__class__ or value != current:
+                    update = _update(user, member, "object_id", True)
+                    break
+            else:
+                update = _update(user, member, "object_id", True) if get("status", "active") == "archived" else None
+            if update:
+                direct[number] = update
+            else:
+                unchanged += 1
+            if archive_unsynced_duplicates:
+                after_by_pos[pos] = update["after"] if update else _NO_CHANGE
+        else:
+            outcomes.append(_match(index, staff, rules, key, user, ()))
+            others.append(number)
     # In-scope users whose mapped emails collide are possible duplicates of each other (unless already synced):
     # by default none of them is created or adopts anyone, so they claim no staff below either.
-    sharing = _shared_emails(users, outcomes)
+    sharing = _shared_emails(users, outcomes) if others else {}
     if possible_duplicates != "create":
         for number in sharing:
             outcomes[number] = None
@@ -307,7 +345,8 @@ def _plan(desired, staff, match, possible_duplicates, archive_threshold, force_a
     while True:
         claimed_by = {}  # staff position -> the one user number claiming it, or a list when several do (memory)
         conflicted = []
-        for number, outcome in enumerate(outcomes):
+        for number in others:  # a synced staff member found by object id is claimed by no one else
+            outcome = outcomes[number]
             if outcome is None:
                 continue
             if outcome[0] == "match":
@@ -331,10 +370,12 @@ def _plan(desired, staff, match, possible_duplicates, archive_threshold, force_a
     shared = {pos for pos, claimants in claimed_by.items() if claimants.__class__ is list}
 
     result = {"create": [], "update": [], "archive": [], "conflicts": [], "possible_duplicates": [], "skipped": skipped_items}
-    unchanged = 0
-    after_by_pos = {}
     under_review = set()
-    for number, ((key, user), outcome) in enumerate(zip(users, outcomes)):  # noqa: B905 - equal lengths by construction
+    for number in sorted(others + list(direct)) if direct else others:  # in the users' order
+        if number in direct:
+            result["update"].append(direct[number])
+            continue
+        (key, user), outcome = users[number], outcomes[number]
         email = user.fields.get("email")
         if number in sharing and possible_duplicates != "create":
             found = _email_candidates(index, user, adopted)
@@ -396,7 +437,7 @@ def _plan(desired, staff, match, possible_duplicates, archive_threshold, force_a
         fields["integration"] = integration_mark(user.object_id)
         result["create"].append({"object_id": user.object_id, "display_name": user.display_name, "fields": fields})
 
-    in_scope = {entry[0] for entry in users} | skipped_keys
+    in_scope = seen  # every user's key and the skipped users' keys
     archived = set()
     for pos, object_key in enumerate(index.object_keys):
         if object_key is not None and object_key not in in_scope and _is_active(staff[pos]):

@@ -351,7 +351,7 @@ class Sync:
     def _archived_in_scope(self):
         """{Entra object id: its first selected group's name} for users in scope whose synced staff member is archived in
         Coconut: the restores, which the warning, the diff and the report explain by that group."""
-        archived = {normalise(staff_object_id(s)) for s in self.staff if is_synced(s) and s.get("status") == "archived"}
+        archived = {normalise(staff_object_id(s)) for s in self.staff if s.get("status") == "archived" and is_synced(s)}
         if not archived:
             return {}
         names = [g.get("displayName") or g["id"] for g in self.resolved]
