@@ -279,6 +279,12 @@ def plan(desired, staff, *, match=MATCH_RULES, possible_duplicates=POSSIBLE_DUPL
             gc.enable()
 
 
+# The first pass settles users found by object id (below). False sends every user the general way, through _match and
+# every later step: the equivalence test (test_reconcile_fast_path.py) compares the two, so the shortcut has no rules
+# of its own.
+SETTLE_FOUND_BY_OBJECT_ID = True
+
+
 def _plan(desired, staff, match, possible_duplicates, archive_threshold, force_archive, skipped, archive_unsynced_duplicates):
     rules = check_match(match)
     if possible_duplicates not in POSSIBLE_DUPLICATE_CHOICES:
@@ -311,7 +317,7 @@ def _plan(desired, staff, match, possible_duplicates, archive_threshold, force_a
     after_by_pos = {}
     by_object_id = index.by_object_id
     for number, (key, user) in enumerate(users):
-        pos = by_object_id.get(key)
+        pos = by_object_id.get(key) if SETTLE_FOUND_BY_OBJECT_ID else None
         if pos.__class__ is int:
             outcomes.append(("match", "object_id", pos))
             member = staff[pos]
