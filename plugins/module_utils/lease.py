@@ -25,6 +25,7 @@ import socket
 import threading
 import time
 import uuid
+from contextlib import nullcontext
 
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 from ansible_collections.coconut.entra.plugins.module_utils.http import ServiceUnreachable
@@ -95,6 +96,39 @@ class SiteLease:
         """Before the run reads: note the lease epoch and whether someone holds the lease (one read, no write)."""
         record = self.coconut.get_integration() or {}
         self._observed = (record.get(EPOCH_KEY) or 0, is_live(record.get(LEASE_KEY)))
+
+    def apply(self, read_and_plan, finish, phase=None, also=None, who="this one"):
+        """One writing run under the lease, as the sync and the undo both run: observe -> read and plan -> (only if the
+        plan writes) take the lease, plan again if another run applied meanwhile -> finish -> release -> warn if lost.
+
+        A plan with nothing to write takes no lease, so a run with nothing to do writes nothing. `phase(name)` times
+        the lease's steps (a context manager); `also(result)` gives keys to write with the release (the run's outcome).
+        Returns (the result, whether `also`'s keys were written).
+        """
+        from ansible_collections.coconut.entra.plugins.module_utils.reconcile import plan_is_empty
+
+        phase = phase or (lambda name: nullcontext())
+        with phase("lease"):
+            self.observe()
+        plan = read_and_plan()
+        if plan_is_empty(plan):
+            return finish(plan), False
+        # One applying run per site: the lease before the first write; if another run held it or took it since this
+        # run read, the plan is made again on what that run left.
+        with phase("lease"):
+            self.acquire()
+        result, written = None, False
+        try:
+            if self.stale:
+                plan = read_and_plan()
+            result = finish(plan)
+        finally:
+            # Keys to write with the release only for a run that finished (a failed one records its own way).
+            written = self.release(also=None if result is None or also is None else also(result))
+        if self.lost:
+            self.warn("the sync lease was taken by another run while %s applied (%s): check the site with a --check run"
+                      % (who, describe(self.lost)))
+        return result, written
 
     def acquire(self):
         deadline = time.monotonic() + self.wait

@@ -376,11 +376,9 @@ class Sync:
         return run_recorded(self, self._run)  # the outcome goes on Coconut's integration record
 
     def _run(self):
-        from ansible_collections.coconut.entra.plugins.module_utils.reconcile import plan_is_empty
-
         if self.check_mode:
             return self._finish(self._read_and_plan())  # check mode writes nothing, so it needs no lease
-        from ansible_collections.coconut.entra.plugins.module_utils.lease import DEFAULT_TTL, DEFAULT_WAIT, SiteLease, describe
+        from ansible_collections.coconut.entra.plugins.module_utils.lease import DEFAULT_TTL, DEFAULT_WAIT, SiteLease
         from ansible_collections.coconut.entra.plugins.module_utils.outcome import outcome_of, record_updates
 
         opts = self.options
@@ -388,28 +386,16 @@ class Sync:
                           warn=self.warn)
         # The Entra token first: a wrong secret fails with its AADSTS code before Coconut is asked anything.
         self.entra.token()
-        with self.phase("lease"):
-            lease.observe()
-        plan = self._read_and_plan()
-        if plan_is_empty(plan):
-            return self._finish(plan)  # nothing to write, so no lease: a run with nothing to do writes nothing
-        # One applying run per site: the lease before the first write; if another run held it or took it since this
-        # run read, the plan is made again on what that run left.
-        with self.phase("lease"):
-            lease.acquire()
-        result = None
-        try:
-            if lease.stale:
-                plan = self._read_and_plan()
-            result = self._finish(plan)
-        finally:
+        outcome = {}
+
+        def outcome_keys(result):
             # A run that applied records its outcome in the write that releases the lease (a failed one: run_recorded).
-            outcome = None if result is None else outcome_of(False, result)
-            if lease.release(also=None if outcome is None else record_updates(outcome)):
-                self.outcome_note = {"recorded": True, "status": outcome["status"], "mode": outcome["mode"]}
-        if lease.lost:
-            self.warn("the sync lease was taken by another run while this one applied (%s): check the site with a --check run"
-                      % describe(lease.lost))
+            outcome.update(outcome_of(False, result))
+            return record_updates(outcome)
+
+        result, written = lease.apply(self._read_and_plan, self._finish, phase=self.phase, also=outcome_keys)
+        if written:
+            self.outcome_note = {"recorded": True, "status": outcome["status"], "mode": outcome["mode"]}
         return result
 
     def _read_and_plan(self):

@@ -38,26 +38,13 @@ class Undo:
         self.threshold = parse_archive_threshold(opts.get("archive_threshold", "10%"))
         if self.check_mode:
             return self._finish(self._read_and_plan())
-        from ansible_collections.coconut.entra.plugins.module_utils.lease import DEFAULT_TTL, DEFAULT_WAIT, SiteLease, describe
+        from ansible_collections.coconut.entra.plugins.module_utils.lease import DEFAULT_TTL, DEFAULT_WAIT, SiteLease
 
         lease = SiteLease(self.coconut, wait=_seconds(opts, "lease_wait", DEFAULT_WAIT), ttl=_seconds(opts, "lease_ttl", DEFAULT_TTL),
                           warn=self.warn)
-        lease.observe()
-        plan = self._read_and_plan()
-        if plan_is_empty(plan):
-            return self._finish(plan)  # a second undo: nothing to write, so no lease either
-        # The same lease as sync.yml: an undo and a sync never write to one site at the same time.
-        lease.acquire()
-        try:
-            if lease.stale:
-                plan = self._read_and_plan()
-            result = self._finish(plan)
-        finally:
-            lease.release()
-        if lease.lost:
-            self.warn("the sync lease was taken by another run while this undo applied (%s): check the site with a --check run"
-                      % describe(lease.lost))
-        return result
+        # The same lease as sync.yml: an undo and a sync never write to one site at the same time; a second undo has
+        # nothing to write, so it takes no lease either.
+        return lease.apply(self._read_and_plan, self._finish, who="this undo")[0]
 
     def _read_and_plan(self):
         self.staff = self.coconut.list_staff()

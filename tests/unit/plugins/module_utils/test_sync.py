@@ -88,11 +88,13 @@ class FakeCoconut:
 
 
 class FakeLease:
-    """Stands in for SiteLease: records what the run asked of it."""
+    """Stands in for SiteLease's requests, recording what the run asked of it; the order of the steps is SiteLease's own."""
 
     made = []
+    apply = lease_module.SiteLease.apply
 
     def __init__(self, coconut, wait, ttl, warn):
+        self.warn = warn
         self.steps = []
         self.stale = FakeLease.stale_on_acquire
         self.lost = None
