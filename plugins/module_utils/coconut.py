@@ -200,11 +200,16 @@ class CoconutClient:
         query.update({"page": page, "limit": limit})
         return self._json(self._request("GET", path, f"{what} (page {page})", params=query), what)
 
-    def _list(self, path, what, params=None, limit=PAGE_LIMIT):
+    def _list(self, path, what, params=None, limit=PAGE_LIMIT, into=None):
         """Every record of a paged collection: page 1, then the other pages in page order, at most `concurrency`
-        in flight (never every page queued up front: page 1 decides how many there are, and it may lie)."""
+        in flight (never every page queued up front: page 1 decides how many there are, and it may lie).
+        With `into` (a staff_table.StaffTable), each page's records go into it as they come, and it is returned."""
         first = self._page(path, 1, limit, params, what)
         records = [flatten(r) for r in first.get("data") or []]
+        if into is not None:
+            for record in records:
+                into.add(record)
+            records = into
         total_pages = _total_pages(first, limit, what)
         if total_pages > 1:
             with ThreadPoolExecutor(max_workers=min(self.concurrency, total_pages - 1), thread_name_prefix="coconut-page") as pool:
@@ -219,7 +224,14 @@ class CoconutClient:
                         for future in in_flight:
                             future.cancel()
                         break
-                    records.extend(flatten(r) for r in data)
+                    if into is not None:
+                        for resource in data:
+                            into.add(flatten(resource))
+                    else:
+                        records.extend(flatten(r) for r in data)
+                    del data
+        if into is not None:
+            return into.done()  # it keeps the first sighting of each id itself
         # Pages read while someone writes can shift by a record: keep the first sighting of each id.
         seen, unique = set(), []
         for record in records:
@@ -240,6 +252,12 @@ class CoconutClient:
         if synced is not None:
             params["filter[synced]"] = "true" if synced else "false"
         return self._list("users", "listing Coconut staff", params)
+
+    def staff_table(self):
+        """Every staff record, kept compactly (staff_table.StaffTable): the full sync's read of a large site."""
+        from ansible_collections.coconut.entra.plugins.module_utils.staff_table import StaffTable
+
+        return self._list("users", "listing Coconut staff", into=StaffTable())
 
     def staff_by_object_id(self, object_ids):
         """The staff synced from these Entra object ids (`filter[integration.object_id]`, 100 ids a request, in parallel)."""

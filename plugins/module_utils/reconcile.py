@@ -263,14 +263,16 @@ def _preferred(staff, positions):
 
 
 def plan(desired, staff, *, match=MATCH_RULES, possible_duplicates=POSSIBLE_DUPLICATES_DEFAULT, archive_threshold="10%", force_archive=False,
-         skipped=(), archive_unsynced_duplicates=False):
+         skipped=(), archive_unsynced_duplicates=False, settled=0):
     """Compute the Plan that makes `staff` (Coconut) equal to `desired` (Entra, mapped). See docs/architecture.md.
 
     `skipped`: object ids, or {object_id, display_name, errors} items, of users left as they are (never created,
     updated or archived). Raises CoconutEntraError when the plan is unsafe (too many archives, an empty scope).
+    `settled`: how many unchanged users (each with its one synced, active staff member) were taken out of `desired`
+    and `staff` before planning (staff_table.Settler): counted as unchanged, in scope and synced active.
     """
     with collector_paused():
-        return _plan(desired, staff, match, possible_duplicates, archive_threshold, force_archive, skipped, archive_unsynced_duplicates)
+        return _plan(desired, staff, match, possible_duplicates, archive_threshold, force_archive, skipped, archive_unsynced_duplicates, settled)
 
 
 @contextmanager
@@ -296,13 +298,13 @@ def collector_paused():
 SETTLE_FOUND_BY_OBJECT_ID = True
 
 
-def _plan(desired, staff, match, possible_duplicates, archive_threshold, force_archive, skipped, archive_unsynced_duplicates):
+def _plan(desired, staff, match, possible_duplicates, archive_threshold, force_archive, skipped, archive_unsynced_duplicates, settled):
     rules = check_match(match)
     if possible_duplicates not in POSSIBLE_DUPLICATE_CHOICES:
         raise CoconutEntraError(f"coconut_possible_duplicates must be {' or '.join(POSSIBLE_DUPLICATE_CHOICES)}; got {possible_duplicates!r}")
     staff = list(staff)
     index = _StaffIndex(staff)
-    synced_active = index.synced_active
+    synced_active = index.synced_active + settled
     archive_allowance(archive_threshold, synced_active)  # a bad threshold fails here, force_archive or not
 
     skipped_items = [_as_skipped(item) for item in skipped]
@@ -324,7 +326,7 @@ def _plan(desired, staff, match, possible_duplicates, archive_threshold, force_a
     outcomes = []
     direct = {}  # user number -> the update of a user found by object id, when anything changes
     others = []  # numbers of the users not found by object id: the steps below look at these only
-    unchanged = 0
+    unchanged = settled
     after_by_pos = {}
     by_object_id = index.by_object_id
     for number, (key, user) in enumerate(users):
@@ -478,7 +480,7 @@ def _plan(desired, staff, match, possible_duplicates, archive_threshold, force_a
         "skipped": len(skipped_items),
     }
     if not force_archive:
-        check_safety(result, scope_size=len(users), skipped=skipped_items, synced_active=synced_active, threshold=archive_threshold)
+        check_safety(result, scope_size=len(users) + settled, skipped=skipped_items, synced_active=synced_active, threshold=archive_threshold)
     return result
 
 

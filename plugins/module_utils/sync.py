@@ -105,6 +105,11 @@ class Sync:
         self.match = check_match(opts.get("match") or MATCH_RULES)
         self.store = None
         self.delta = None  # set by a delta read: what changed, and the scope after the change
+        # A full read settles unchanged users as it goes (staff_table.py): not when a report shows every staff member,
+        # nor with archive_unsynced_duplicates, which compares the unsynced staff with every synced one.
+        self.settling = not opts.get("report") and not opts.get("archive_unsynced_duplicates")
+        self.settler = None
+        self._coconut_read = None  # (an Event set when the full read's Coconut side is done, its results)
         self.next_state = None
         if opts.get("delta_state"):
             from ansible_collections.coconut.entra.plugins.module_utils import delta
@@ -130,13 +135,15 @@ class Sync:
 
         def read_coconut():
             try:
-                coconut_result["staff"] = self.coconut.list_staff()
+                coconut_result["staff"] = self.coconut.staff_table() if self.settling else self.coconut.list_staff()
                 if any(g["user_group"] for g in self.groups):
                     coconut_result["user_groups"] = self.coconut.list_user_groups()
                 if any(g["locations"] for g in self.groups):
                     coconut_result["locations"] = self.coconut.list_locations()
             except Exception as exc:  # noqa: BLE001 - re-raised in the main thread below
                 coconut_result["error"] = exc
+            finally:
+                coconut_done.set()
 
         # The token first: a wrong secret should fail with its AADSTS code before anything else.
         self.entra.token()
@@ -148,6 +155,8 @@ class Sync:
             if self.read_delta(stored):
                 self.read_coconut_delta()
                 return
+        coconut_done = threading.Event()
+        self._coconut_read = (coconut_done, coconut_result)
         worker = threading.Thread(target=read_coconut, name="coconut-read", daemon=True)
         worker.start()
         try:
@@ -161,6 +170,8 @@ class Sync:
         self.staff = coconut_result["staff"]
         self.user_groups = coconut_result.get("user_groups", [])
         self.locations = coconut_result.get("locations", [])
+        if self.settling:
+            self._start_settling()  # when Graph was read first; staff stay a StaffTable until plan()
 
     def read_full(self):
         """Every member of every group. With a delta store, first a deltaLink per group and one for users,
@@ -184,6 +195,37 @@ class Sync:
     def _start_intake(self):
         self.first_group = {}  # object id -> index of the first selected group listing the (enabled) user
         self.desired, self.invalid = [], []
+
+    def _start_settling(self):
+        """Once Coconut's staff (and staff groups, locations) are read: settle the users mapped so far, then each one as
+        it is mapped. Where the groups' extras cannot be worked out (plan() says why), nothing is settled."""
+        from ansible_collections.coconut.entra.plugins.module_utils.staff_table import Settler
+
+        if self.settler is not None or not self.settling:
+            return
+        done, result = self._coconut_read
+        if "error" in result:
+            return
+        try:
+            self.user_groups = result.get("user_groups", [])
+            self.locations = result.get("locations", [])
+            extras = self._group_extras()
+        except CoconutEntraError:
+            self.settling = False
+            self.staff = result["staff"] = result["staff"].records()
+            return
+        self.settler = Settler(result["staff"], extras)
+        self._settle(0)
+
+    def _settle(self, start):
+        """Settle the mapped users from position `start` of self.desired on (placeholders take their places)."""
+        settle, first_group, desired = self.settler.settle, self.first_group, self.desired
+        for position in range(start, len(desired)):
+            user = desired[position]
+            if user.__class__ is not tuple:
+                held = settle(user, first_group[user.object_id])
+                if held is not None:
+                    desired[position] = held
 
     def _take(self, index, users, member_ids=None, disabled=None):
         """Map each enabled user the first time a selected group lists them, a page at a time, so that Graph's
@@ -211,8 +253,13 @@ class Sync:
         from ansible_collections.coconut.entra.plugins.module_utils.mapping import map_users
 
         desired, invalid = map_users(self.mapping, users, invalid_users="skip")
+        start = len(self.desired)
         self.desired.extend(desired)
         self.invalid.extend(invalid)
+        if self.settler is not None:
+            self._settle(start)
+        elif self.settling and self._coconut_read is not None and self._coconut_read[0].is_set():
+            self._start_settling()
 
     def read_delta(self, stored):
         """Only what changed since the stored state: True, or False when a full read is needed (said why)."""
@@ -312,7 +359,11 @@ class Sync:
 
         extras = self._group_extras()
         self.scope_size = len(self.first_group) if self.delta is None else self.delta["scope"]
-        desired, invalid = self.desired, self.invalid
+        desired, invalid, settled = self.desired, self.invalid, 0
+        if self.settler is not None:
+            # Settled users leave the plan's input (or all come back, where one of them could matter to the others).
+            desired, self.staff, settled, _put_back = self.settler.finish(desired, invalid)
+            self.settler = None
         for item in desired:
             for key, value in extras[self.first_group[item.object_id]].items():
                 item.fields[key] = list(value) if isinstance(value, list) else value
@@ -340,6 +391,7 @@ class Sync:
             force_archive=force_archive,
             skipped=invalid,
             archive_unsynced_duplicates=bool(self.options.get("archive_unsynced_duplicates")),
+            settled=settled,
         )
         for item in self.result_plan["update"]:
             if item["restore"] and not item["adopt"]:

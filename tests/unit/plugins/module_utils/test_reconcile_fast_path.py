@@ -71,7 +71,7 @@ def plan_before(*args):
 def outcome(planner, desired, staff, opts, skipped, force_archive):
     try:
         return planner(desired, staff, opts["match"], opts["possible_duplicates"], "10%", force_archive, skipped,
-                       opts["archive_unsynced_duplicates"])
+                       opts["archive_unsynced_duplicates"], 0)
     except (CoconutEntraError, TypeError) as error:  # TypeError: set(1) for locations 1, before and now alike
         return ("error", type(error).__name__, str(error))
 

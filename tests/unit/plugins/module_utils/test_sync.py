@@ -8,6 +8,7 @@ import pytest
 from ansible_collections.coconut.entra.plugins.module_utils import lease as lease_module
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 from ansible_collections.coconut.entra.plugins.module_utils.reconcile import check_safety, integration_mark
+from ansible_collections.coconut.entra.plugins.module_utils.staff_table import StaffTable
 from ansible_collections.coconut.entra.plugins.module_utils.sync import Sync
 
 
@@ -53,6 +54,13 @@ class FakeCoconut:
     def list_staff(self):
         self.reads += 1
         return [dict(r) for r in self.staff.values()]
+
+    def staff_table(self):
+        """The full sync's read (CoconutClient.staff_table): the same staff, kept as the real client keeps them."""
+        table = StaffTable()
+        for record in self.list_staff():
+            table.add(record)
+        return table.done()
 
     # No integration record (connect.yml never run): the run's outcome is not recorded (outcome.py's own tests cover that).
     last_integration = None

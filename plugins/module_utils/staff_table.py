@@ -1,0 +1,222 @@
+# Copyright: (c) 2026, coconut.entra contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A full sync's Coconut staff kept compactly, and the unchanged users settled while Graph is still being read.
+
+At 100,000 members almost every user is unchanged: one synced, active staff member holds their object id and every
+mapped field is already equal. The planner would find exactly that (reconcile's first pass) and do nothing else with
+them but count them. Settling them while the read goes on lets the module drop each such user's mapped fields and Graph
+strings as soon as they are compared, and keep the staff member as a tuple instead of a dict (a third of the memory).
+
+Exactness comes first: a settled pair is kept whole enough to be put back, and `Settler.finish` puts every one back
+(so the planner sees exactly its usual input) whenever anything could make a settled pair matter to the rest of the
+plan: an unsettled user with the same object id or the same mapped email, a skipped user with that object id.
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.coconut.entra.plugins.module_utils.reconcile import SOURCE, DesiredStaff, _copy, normalise
+
+_EMPTY = ()  # a packed empty `locations` list (JSON has no tuples, so () can stand for [])
+
+
+class StaffTable:
+    """Coconut staff records in the order read, first sighting of each id kept (as CoconutClient lists them).
+
+    A record whose attributes come in the table's usual order is kept as a tuple of its values; its integration
+    mark {"source": "entra_id", "object_id": X} as X alone; an empty locations list as (). Any other record is kept
+    as the dict it was. `record(n)` gives back a dict equal to the one added.
+    """
+
+    def __init__(self):
+        self.keys = None  # the first record's keys: every record with exactly these keys is packed
+        self.rows = []
+        self.index = {}  # normalised object id of a synced staff member -> row number, or a list when several share it
+        self._ids = set()
+        self._at = {}
+        self._integration = self._locations = self._status = -1
+
+    def add(self, record):
+        ident = record["id"]
+        if ident in self._ids:
+            return  # pages read while someone writes can shift by a record: the first sighting wins
+        self._ids.add(ident)
+        number = len(self.rows)
+        if self.keys is None:
+            self.keys = tuple(record)
+            self._at = {name: position for position, name in enumerate(self.keys)}
+            self._integration = self._at.get("integration", -1)
+            self._locations = self._at.get("locations", -1)
+            self._status = self._at.get("status", -1)
+        integration = record.get("integration")
+        row = record
+        if tuple(record) == self.keys:
+            values = list(record.values())
+            packable = True
+            if self._integration >= 0:
+                if integration.__class__ is dict and len(integration) == 2 and integration.get("source") == SOURCE \
+                        and integration.get("object_id").__class__ is str and tuple(integration) == ("source", "object_id"):
+                    values[self._integration] = integration["object_id"]
+                elif integration.__class__ is str:
+                    packable = False  # a bare string there would read back as a mark
+            if self._locations >= 0:
+                locations = values[self._locations]
+                if locations.__class__ is list and not locations:
+                    values[self._locations] = _EMPTY
+                elif locations.__class__ is tuple:
+                    packable = False
+            if packable:
+                row = tuple(values)
+        self.rows.append(row)
+        if integration.__class__ is dict and integration.get("source") == SOURCE and integration.get("object_id"):
+            key = normalise(integration["object_id"])
+            held = self.index.get(key)
+            self.index[key] = number if held is None else (held + [number] if held.__class__ is list else [held, number])
+
+    def done(self):
+        """Reading is over: the id set goes (memory)."""
+        self._ids = None
+        return self
+
+    def __len__(self):
+        return len(self.rows)
+
+    def value(self, number, name):
+        """One field of row `number`, as the record would hold it (None when absent)."""
+        row = self.rows[number]
+        if row.__class__ is dict:
+            return row.get(name)
+        position = self._at.get(name, -1)
+        if position < 0:
+            return None
+        value = row[position]
+        if position == self._integration and value.__class__ is str:
+            return {"source": SOURCE, "object_id": value}
+        if position == self._locations and value.__class__ is tuple:
+            return []
+        return value
+
+    def object_id(self, number):
+        """The stored Entra object id of row `number` (a synced staff member), as the record holds it."""
+        row = self.rows[number]
+        if row.__class__ is dict:
+            return row["integration"]["object_id"]
+        value = row[self._integration]
+        return value if value.__class__ is str else value["object_id"]
+
+    def record(self, number):
+        """Row `number` as the record it was added as."""
+        row = self.rows[number]
+        if row.__class__ is dict:
+            return row
+        record = dict(zip(self.keys, row))
+        if self._integration >= 0 and row[self._integration].__class__ is str:
+            record["integration"] = {"source": SOURCE, "object_id": row[self._integration]}
+        if self._locations >= 0 and row[self._locations].__class__ is tuple:
+            record["locations"] = []
+        return record
+
+    def records(self, skip=None):
+        """Every record, in order, but the rows marked in `skip` (a bytearray of row flags)."""
+        if skip is None:
+            return [self.record(number) for number in range(len(self.rows))]
+        return [self.record(number) for number in range(len(self.rows)) if not skip[number]]
+
+
+class Settler:
+    """Settles unchanged users against a StaffTable while Graph is read; `finish` gives the planner its input.
+
+    A user is settled when exactly one synced staff member holds its object id, that member is not archived, and every
+    mapped field and group extra is equal to the member's, of the same type: what reconcile's first pass counts as
+    unchanged. A settled user is kept as a tuple (row, group, display name, aliases or None, fields' names, object id
+    or None): None where it equals what the row gives back.
+    """
+
+    def __init__(self, table, extras):
+        self.table = table
+        self.extras = extras  # per selected group: {field: value} every member of that group takes
+        self.settled_rows = bytearray(len(table.rows))
+        self.count = 0
+        self._names = {}
+        self._rows = table.rows
+        self._at = table._at
+        self._locations = table._locations
+        self._status = table._status
+
+    def settle(self, user, group):
+        """A placeholder tuple for `user` (DesiredStaff of selected group number `group`), or None to plan it."""
+        number = self.table.index.get(normalise(user.object_id))
+        if number.__class__ is not int or self.settled_rows[number]:
+            return None
+        row = self._rows[number]
+        if row.__class__ is dict:
+            get = row.get
+            if get("status", "active") == "archived":
+                return None
+            for fields in (user.fields, self.extras[group]):
+                for name, value in fields.items():
+                    current = get(name)
+                    if value.__class__ is not current.__class__ or value != current:
+                        return None
+        else:
+            at = self._at
+            if self._status >= 0 and row[self._status] == "archived":
+                return None
+            for fields in (user.fields, self.extras[group]):
+                for name, value in fields.items():
+                    position = at.get(name, -1)
+                    current = None if position < 0 else row[position]
+                    if position == self._locations and current.__class__ is tuple:
+                        current = []
+                    if value.__class__ is not current.__class__ or value != current:
+                        return None
+        self.settled_rows[number] = 1
+        self.count += 1
+        names = tuple(user.fields)
+        names = self._names.setdefault(names, names)
+        email = user.fields.get("email")
+        aliases = None if user.aliases == ((email,) if email else ()) else user.aliases
+        object_id = None if user.object_id == self.table.object_id(number) else user.object_id
+        return (number, group, user.display_name, aliases, names, object_id)
+
+    def restore(self, placeholder):
+        """The DesiredStaff a placeholder stands for (without its group's extras, as it was mapped)."""
+        number, _group, display_name, aliases, names, object_id = placeholder
+        fields = {name: _copy(self.table.value(number, name)) for name in names}
+        if aliases is None:
+            email = fields.get("email")
+            aliases = (email,) if email else ()
+        return DesiredStaff(object_id=object_id or self.table.object_id(number), display_name=display_name, fields=fields,
+                            aliases=aliases)
+
+    def needs_everyone(self, desired, skipped):
+        """True when a settled pair could change the plan of the others: an unsettled or skipped user holds a settled
+        staff member's object id, or an unsettled user has the mapped email of a settled one."""
+        if not self.count:
+            return False
+        index, settled = self.table.index, self.settled_rows
+        emails = set()
+        for user in desired:
+            if user.__class__ is tuple:
+                continue
+            number = index.get(normalise(user.object_id))
+            if number is not None and (settled[number] if number.__class__ is int else any(settled[n] for n in number)):
+                return True
+            email = normalise(user.fields.get("email"))
+            if email:
+                emails.add(email)
+        for item in skipped:
+            number = index.get(normalise(item.get("object_id") if isinstance(item, dict) else item))
+            if number.__class__ is int and settled[number]:
+                return True
+        if emails:
+            for number, flag in enumerate(settled):
+                if flag and normalise(self.table.value(number, "email")) in emails:
+                    return True
+        return False
+
+    def finish(self, desired, skipped=()):
+        """(desired, staff, settled count, whether everyone was put back) for reconcile.plan(..., settled=count)."""
+        if self.needs_everyone(desired, skipped):
+            return [self.restore(user) if user.__class__ is tuple else user for user in desired], self.table.records(), 0, True
+        return [user for user in desired if user.__class__ is not tuple], self.table.records(self.settled_rows), self.count, False

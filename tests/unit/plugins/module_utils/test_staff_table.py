@@ -1,0 +1,105 @@
+"""staff_table: the compact staff records give back exactly what was added, and planning with settled users taken out
+(Settler) gives exactly the plan, or the error, of planning with everyone, on generated sites where many users are
+unchanged and others collide with them by object id, email or a skipped entry."""
+
+import json
+import os
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_reconcile_fast_path import sites
+from test_reconcile_properties import options, skipped_from
+
+from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
+from ansible_collections.coconut.entra.plugins.module_utils.reconcile import DesiredStaff, plan
+from ansible_collections.coconut.entra.plugins.module_utils.staff_table import Settler, StaffTable
+
+SETTINGS = settings(max_examples=int(os.environ.get("RECONCILE_EXAMPLES", "300")), deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+def table_of(staff):
+    table = StaffTable()
+    for record in staff:
+        table.add(record)
+    return table.done()
+
+
+def exact(value):
+    """A value with its types spelt out (1, 1.0 and True differ; a tuple is not a list)."""
+    return json.dumps(value, sort_keys=False, default=repr) + repr(type(value)) if not isinstance(value, (dict, list)) else \
+        json.dumps(value, sort_keys=False) + repr([(type(v), exact(v)) for v in (value.values() if isinstance(value, dict) else value)])
+
+
+def outcome(desired, staff, opts, skipped, force_archive, settled=0):
+    try:
+        return plan(desired, staff, match=opts["match"], possible_duplicates=opts["possible_duplicates"], archive_threshold="10%",
+                    force_archive=force_archive, skipped=skipped, archive_unsynced_duplicates=opts["archive_unsynced_duplicates"],
+                    settled=settled)
+    except (CoconutEntraError, TypeError) as error:
+        return ("error", type(error).__name__, str(error))
+
+
+@SETTINGS
+@given(sites(), options, st.lists(st.booleans(), min_size=16, max_size=16), st.booleans())
+def test_planning_without_the_settled_users_plans_exactly_what_planning_with_everyone_plans(site, opts, mask, force_archive):
+    desired, staff = site
+    opts = dict(opts, archive_unsynced_duplicates=False)  # the sync does not settle with that option (it looks at every synced staff)
+    skipped = skipped_from(desired, mask)
+    everyone = outcome(desired, staff, opts, skipped, force_archive)
+
+    table = table_of(staff)
+    settler = Settler(table, [{}])
+    held = [settler.settle(user, 0) or user for user in desired]
+    lean_desired, lean_staff, settled, put_back = settler.finish(held, skipped)
+    assert settled == (0 if put_back else settler.count)
+    if put_back:
+        assert lean_desired == desired and [exact(r) for r in lean_staff] == [exact(r) for r in staff]
+    lean = outcome(lean_desired, lean_staff, opts, skipped, force_archive, settled)
+    assert lean == everyone
+
+
+@SETTINGS
+@given(sites())
+def test_every_record_comes_back_as_it_was_added(site):
+    _desired, staff = site
+    staff = [dict(record) for record in staff]
+    if staff:
+        staff.append({"id": "odd", "integration": "entra_id"})  # other keys: kept as the dict it is
+        staff.append(dict(staff[0], id="str-mark", integration="x"))  # a bare string where the mark goes: not packed
+        staff.append(dict(staff[0], id="tuple", locations=()))
+        staff.append(dict(staff[0], id="dup"))
+        staff.append(dict(staff[0], id="dup", first_name="second sighting"))
+    table = table_of(staff)
+    seen, expected = set(), []
+    for record in staff:
+        if record["id"] not in seen:
+            seen.add(record["id"])
+            expected.append(record)
+    assert [exact(table.record(n)) for n in range(len(table))] == [exact(r) for r in expected]
+    for number, record in enumerate(expected):
+        for name in list(record) + ["absent"]:
+            assert exact(table.value(number, name)) == exact(record.get(name))
+
+
+def test_an_unchanged_user_is_settled_and_the_planner_counts_it():
+    staff = [{"id": "1", "first_name": "Ada", "last_name": "Lovelace", "email": "ada@bank.example", "status": "active", "locations": [],
+              "integration": {"source": "entra_id", "object_id": "AAA"}},
+             {"id": "2", "first_name": "Bob", "last_name": "Stone", "email": "bob@bank.example", "status": "active", "locations": [],
+              "integration": {"source": "entra_id", "object_id": "bbb"}}]
+    table = table_of(staff)
+    assert all(row.__class__ is tuple for row in table.rows)
+    settler = Settler(table, [{"locations": []}])
+    ada = DesiredStaff("aaa", "Ada L", {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@bank.example"}, ("ada@bank.example",))
+    bob = DesiredStaff("bbb", "Bob", {"first_name": "Robert", "last_name": "Stone", "email": "bob@bank.example"}, ("bob@bank.example",))
+    placeholder = settler.settle(ada, 0)
+    assert placeholder is not None and settler.settle(bob, 0) is None
+    assert settler.restore(placeholder) == ada  # its own object id spelling, display name and aliases
+    desired, lean_staff, settled, put_back = settler.finish([placeholder, bob])
+    assert (desired, [r["id"] for r in lean_staff], settled, put_back) == ([bob], ["2"], 1, False)
+    result = plan(desired, lean_staff, settled=settled)
+    assert result["counts"]["unchanged"] == 1 and [u["id"] for u in result["update"]] == ["2"]
+    # A user who is not settled and has the settled user's email: everyone is planned, as without settling.
+    eve = DesiredStaff("eee", "Eve", {"first_name": "Eve", "last_name": "X", "email": "ADA@bank.example"}, ())
+    desired, lean_staff, settled, put_back = settler.finish([placeholder, bob, eve])
+    assert put_back and settled == 0 and desired == [ada, bob, eve] and [r["id"] for r in lean_staff] == ["1", "2"]
