@@ -109,7 +109,7 @@ class StaffTable:
         row = self.rows[number]
         if row.__class__ is dict:
             return row
-        record = dict(zip(self.keys, row))
+        record = dict(zip(self.keys, row))  # noqa: B905 - a packed row has exactly the keys (strict= needs Python 3.10)
         if self._integration >= 0 and row[self._integration].__class__ is str:
             record["integration"] = {"source": SOURCE, "object_id": row[self._integration]}
         if self._locations >= 0 and row[self._locations].__class__ is tuple:
