@@ -205,11 +205,12 @@ class CoconutClient:
         in flight (never every page queued up front: page 1 decides how many there are, and it may lie).
         With `into` (a staff_table.StaffTable), each page's records go into it as they come, and it is returned."""
         first = self._page(path, 1, limit, params, what)
-        records = [flatten(r) for r in first.get("data") or []]
         if into is not None:
-            for record in records:
-                into.add(record)
+            for resource in first.get("data") or []:
+                into.add_resource(resource)
             records = into
+        else:
+            records = [flatten(r) for r in first.get("data") or []]
         total_pages = _total_pages(first, limit, what)
         if total_pages > 1:
             with ThreadPoolExecutor(max_workers=min(self.concurrency, total_pages - 1), thread_name_prefix="coconut-page") as pool:
@@ -226,7 +227,7 @@ class CoconutClient:
                         break
                     if into is not None:
                         for resource in data:
-                            into.add(flatten(resource))
+                            into.add_resource(resource)
                     else:
                         records.extend(flatten(r) for r in data)
                     del data
@@ -257,7 +258,7 @@ class CoconutClient:
         """Every staff record, kept compactly (staff_table.StaffTable): the full sync's read of a large site."""
         from ansible_collections.coconut.entra.plugins.module_utils.staff_table import StaffTable
 
-        return self._list("users", "listing Coconut staff", into=StaffTable())
+        return self._list("users", "listing Coconut staff", into=StaffTable(flatten, _REPEATED_FIELDS, _SHARED_VALUES))
 
     def staff_by_object_id(self, object_ids):
         """The staff synced from these Entra object ids (`filter[integration.object_id]`, 100 ids a request, in parallel)."""

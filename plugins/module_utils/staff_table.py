@@ -15,6 +15,8 @@ Pure: no I/O.
 
 from __future__ import annotations
 
+import operator
+
 from ansible_collections.coconut.entra.plugins.module_utils.reconcile import SOURCE, DesiredStaff, _copy, normalise
 
 _EMPTY = ()  # a packed empty `locations` list (JSON has no tuples, so () can stand for [])
@@ -28,26 +30,77 @@ class StaffTable:
     as the dict it was. `record(n)` gives back a dict equal to the one added.
     """
 
-    def __init__(self):
+    def __init__(self, flatten=None, repeated=(), shared=None):
         self.keys = None  # the first record's keys: every record with exactly these keys is packed
         self.rows = []
         self.index = {}  # normalised object id of a synced staff member -> row number, or a list when several share it
         self._ids = set()
         self._at = {}
         self._integration = self._locations = self._status = -1
+        # add_resource(): the client's own flatten() and its repeated-value sharing (coconut.py owns those rules).
+        self._flatten = flatten
+        self._repeated = repeated
+        self._share = (shared if shared is not None else {}).setdefault
+        self._user_group = -1
+        self._attributes = None  # the first record's attribute keys, when a resource with exactly these can skip flatten()
+        self._shared_at = ()
+
+    def add_resource(self, resource):
+        """add(flatten(resource)), without building the record dict when the resource has the usual attributes."""
+        attributes = resource.get("attributes") if resource.__class__ is dict else None
+        ident = resource.get("id") if attributes.__class__ is dict else None
+        if ident.__class__ is not str or self._attributes is None or tuple(attributes) != self._attributes:
+            self.add(self._flatten(resource))
+            return
+        if ident in self._ids:
+            return
+        values = [ident]
+        values.extend(attributes.values())
+        share = self._share
+        if self._user_group >= 0:
+            value = values[self._user_group]
+            if value is not None and value.__class__ is not str:
+                values[self._user_group] = str(value)
+        for position in self._shared_at:
+            value = values[position]
+            if value.__class__ is str:
+                values[position] = share(value, value)
+        integration = None
+        if self._integration >= 0:
+            integration = values[self._integration]
+            if integration.__class__ is dict:
+                if len(integration) == 2 and integration.get("source") == SOURCE and integration.get("object_id").__class__ is str \
+                        and tuple(integration) == ("source", "object_id"):
+                    values[self._integration] = integration["object_id"]
+                else:
+                    source = integration.get("source")
+                    if source.__class__ is str:
+                        integration["source"] = share(source, source)
+            elif integration.__class__ is str:
+                self.add(self._flatten(resource))
+                return
+        if self._locations >= 0:
+            locations = values[self._locations]
+            if locations.__class__ is list:
+                values[self._locations] = [share(x, x) if x.__class__ is str else x for x in locations] if locations else _EMPTY
+        self._ids.add(ident)
+        self._keep(tuple(values), integration)
 
     def add(self, record):
         ident = record["id"]
         if ident in self._ids:
             return  # pages read while someone writes can shift by a record: the first sighting wins
         self._ids.add(ident)
-        number = len(self.rows)
         if self.keys is None:
             self.keys = tuple(record)
             self._at = {name: position for position, name in enumerate(self.keys)}
             self._integration = self._at.get("integration", -1)
             self._locations = self._at.get("locations", -1)
             self._status = self._at.get("status", -1)
+            self._user_group = self._at.get("user_group_id", -1)
+            self._shared_at = tuple(self._at[name] for name in self._repeated if name in self._at)
+            if self._flatten is not None and self.keys[0] == "id" and "id" not in self.keys[1:]:
+                self._attributes = self.keys[1:]
         integration = record.get("integration")
         row = record
         if tuple(record) == self.keys:
@@ -67,6 +120,11 @@ class StaffTable:
                     packable = False
             if packable:
                 row = tuple(values)
+        self._keep(row, integration)
+
+    def _keep(self, row, integration):
+        """Append `row`; index it when `integration` (the record's, unpacked) marks it synced."""
+        number = len(self.rows)
         self.rows.append(row)
         if integration.__class__ is dict and integration.get("source") == SOURCE and integration.get("object_id"):
             key = normalise(integration["object_id"])
@@ -138,6 +196,7 @@ class Settler:
         self.settled_rows = bytearray(len(table.rows))
         self.count = 0
         self._names = {}
+        self._checks = {}
         self._rows = table.rows
         self._at = table._at
         self._locations = table._locations
@@ -145,39 +204,58 @@ class Settler:
 
     def settle(self, user, group):
         """A placeholder tuple for `user` (DesiredStaff of selected group number `group`), or None to plan it."""
-        number = self.table.index.get(normalise(user.object_id))
+        index = self.table.index
+        number = index.get(user.object_id)  # an id already in normal form is its own key
+        if number is None:
+            number = index.get(normalise(user.object_id))
         if number.__class__ is not int or self.settled_rows[number]:
             return None
         row = self._rows[number]
-        if row.__class__ is dict:
-            get = row.get
-            if get("status", "active") == "archived":
-                return None
-            for fields in (user.fields, self.extras[group]):
-                for name, value in fields.items():
-                    current = get(name)
-                    if value.__class__ is not current.__class__ or value != current:
-                        return None
-        else:
-            at = self._at
+        fields = user.fields
+        names = tuple(fields)
+        check = self._checks.get((names, group))
+        if check is None:
+            check = self._checks[(names, group)] = self._check_for(names, group)
+        current_of, extra_values, names = check
+        if current_of is not None and row.__class__ is tuple:
+            # The usual case, in C: every field and extra at its position in the row, equal and of the same type.
             if self._status >= 0 and row[self._status] == "archived":
                 return None
-            for fields in (user.fields, self.extras[group]):
-                for name, value in fields.items():
-                    position = at.get(name, -1)
-                    current = None if position < 0 else row[position]
-                    if position == self._locations and current.__class__ is tuple:
-                        current = []
-                    if value.__class__ is not current.__class__ or value != current:
-                        return None
+            values = tuple(fields.values()) + extra_values
+            current = current_of(row)
+            if values != current or tuple(map(type, values)) != tuple(map(type, current)):
+                return None
+        elif not self._equal(number, fields, self.extras[group]):
+            return None
         self.settled_rows[number] = 1
         self.count += 1
-        names = tuple(user.fields)
-        names = self._names.setdefault(names, names)
-        email = user.fields.get("email")
+        email = fields.get("email")
         aliases = None if user.aliases == ((email,) if email else ()) else user.aliases
         object_id = None if user.object_id == self.table.object_id(number) else user.object_id
         return (number, group, user.display_name, aliases, names, object_id)
+
+    def _check_for(self, names, group):
+        """(the row's values for `names` and the group's extras as one tuple, the extras' values, `names` shared), or
+        (None, ...) when a name has no position or is `locations` (packed as (), compared one by one)."""
+        extras = self.extras[group]
+        wanted = names + tuple(extras)
+        names = self._names.setdefault(names, names)
+        at = self._at
+        if len(wanted) < 2 or any(name not in at or at[name] == self._locations for name in wanted):
+            return None, (), names
+        return operator.itemgetter(*(at[name] for name in wanted)), tuple(extras.values()), names
+
+    def _equal(self, number, fields, extras):
+        """The planner's own test, one field at a time: not archived, every field and extra equal and of the same type."""
+        value_of = self.table.value
+        if value_of(number, "status") == "archived":
+            return False
+        for values in (fields, extras):
+            for name, value in values.items():
+                current = value_of(number, name)
+                if value.__class__ is not current.__class__ or value != current:
+                    return False
+        return True
 
     def restore(self, placeholder):
         """The DesiredStaff a placeholder stands for (without its group's extras, as it was mapped)."""
