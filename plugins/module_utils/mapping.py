@@ -63,6 +63,10 @@ _MAX_EXPONENT = 1000
 _MAX_FIELD = 4096
 _LISTING_CAP = 20
 _MISSING = None  # what an undefined `user.X` becomes at the end of an expression (undefined_to_none)
+# Expressions of the fast shapes (`user.X`, quoted text, `or`) are mapped by plain Python written for each Mapping.
+# False maps every user through Jinja2, the general path: the equivalence test (test_mapping_fast_path.py) compares
+# the two, so the fast path has no rules of its own.
+FAST_PATHS = True
 
 
 def _blank(value):
@@ -371,32 +375,116 @@ def _referenced_attributes(expr):
     return None if dynamic else found
 
 
-def _fast_path(expr):
-    """A plain Python function equal to `expr` when it is only `user.X`, quoted constants and `or`; else None.
+def _fast_shape(expr):
+    """`expr` as the operands of an `or` chain when it is only `user.X`, quoted text and `or`: a list of ("user", name)
+    and ("text", constant); None for any other shape.
 
     Jinja2 builds a new context for every call (about 10 us); at 100,000 users x 4 fields that is seconds.
-    These shapes cover the defaults and most mappings, and give exactly what the sandboxed expression gives:
-    `user.X` is the value of key X, or undefined (None at the end) when there is none; `a or b` is Python's `or`.
-    Names of dict methods and private names stay with Jinja2 (the sandbox decides about those).
+    These shapes cover the defaults and most mappings, and Python gives exactly what the sandboxed expression gives:
+    `user.X` is the value of key X, or undefined (None at the end) when there is none or it is blank; `a or b` is
+    Python's `or`. Names of dict methods and private names stay with Jinja2 (the sandbox decides about those).
     """
     if isinstance(expr, nodes.Const) and isinstance(expr.value, str):
-        value = expr.value
-        return lambda user: value
+        return [("text", expr.value)]
     if isinstance(expr, nodes.Getattr) and isinstance(expr.node, nodes.Name) and expr.node.name == "user" \
-            and expr.ctx == "load" and expr.attr not in _DICT_METHODS and not expr.attr.startswith("_"):
-        name = expr.attr
-
-        def attribute(user):
-            value = user.get(name, _MISSING)
-            if value.__class__ is str and (not value or value.isspace()):
-                return _MISSING  # blank is null, as in the sandbox
-            return value
-        return attribute
+            and expr.ctx == "load" and expr.attr not in _DICT_METHODS and not expr.attr.startswith("_") and expr.attr.isidentifier():
+        return [("user", expr.attr)]
     if isinstance(expr, nodes.Or):
-        left, right = _fast_path(expr.left), _fast_path(expr.right)
+        left, right = _fast_shape(expr.left), _fast_shape(expr.right)
         if left is not None and right is not None:
-            return lambda user: left(user) or right(user)
+            return left + right
     return None
+
+
+def _fast_path(shape):
+    """A plain Python function giving the value of the expression whose `_fast_shape` is `shape`."""
+    def evaluate(user):
+        value = _MISSING
+        for kind, operand in shape:
+            if kind == "text":
+                value = operand
+            else:
+                value = user.get(operand, _MISSING)
+                if value.__class__ is str and (not value or value.isspace()):
+                    value = _MISSING  # blank is null, as in the sandbox
+            if value:
+                break  # `a or b`: the first true operand, else the last one
+        return value
+    return evaluate
+
+
+def _reached(shape):
+    """The operands `a or b or ...` can give: none after a true constant; an empty constant only at the end."""
+    reached = []
+    for number, (kind, operand) in enumerate(shape):
+        if kind == "text" and not operand and number < len(shape) - 1:
+            continue  # '' or x is x
+        reached.append((kind, operand))
+        if kind == "text" and operand:
+            break  # 'x' or anything is 'x'
+    return reached
+
+
+def _field_source(field, shape, var):
+    """Python lines setting `var` to the value `map_user` would give the field, or returning None from the function
+    for anything but a plain text Coconut takes (or a null where the field allows one): the general path decides those."""
+    shape = _reached(shape)
+    null_allowed = field not in REQUIRED_FIELDS and refused_value(field, None) is None
+    refused = _REFUSED_TEXT.get(field)
+    if len(shape) == 1 and shape[0][0] == "text":  # a constant: trimmed and checked once, here
+        text = shape[0][1].strip()
+        if text and len(text) <= _MAX_FIELD and refused_value(field, text) is None:
+            return [f"    {var} = {text!r}"]
+        if not text and null_allowed:
+            return [f"    {var} = None"]
+        return None
+    lines = []
+    indent = "    "
+    for number, (kind, operand) in enumerate(shape):
+        if number:
+            lines.append(f"{indent}if not {var} or {var}.__class__ is str and {var}.isspace():")  # null or blank: the next one
+            indent += "    "
+        lines.append(f"{indent}{var} = get({operand!r})" if kind == "user" else f"{indent}{var} = {operand!r}")
+    checks = f"len({var}) > {_MAX_FIELD}" + (" or " + refused.format(v=var) if refused else "")
+    if null_allowed:
+        lines += [f"    if {var}.__class__ is str:",
+                  f"        {var} = {var}.strip()",
+                  f"        if not {var}:",
+                  f"            {var} = None",
+                  f"        elif {checks}:",
+                  "            return None",
+                  f"    elif {var} is not None:",
+                  "        return None"]
+    else:
+        lines += [f"    if {var}.__class__ is not str:",
+                  "        return None",
+                  f"    {var} = {var}.strip()",
+                  f"    if not {var} or {checks}:",
+                  "        return None"]
+    return lines
+
+
+def _fast_mapper(shapes):
+    """One Python function mapping a whole user, `shapes` being each field's `_fast_shape`: the fields dict when every
+    field is a plain text Coconut takes (or a null where allowed), else None; or None when a constant is refused.
+
+    No Jinja2 and no call per field: at 100,000 users the per-field functions and checks cost more than the reads. The
+    source is written here from the parsed expressions only: attribute names (identifiers) and constants go in through
+    repr() literals, so no text from the inventory or from Graph is ever run as code.
+    """
+    lines = ["def map_fast(user):", "    get = user.get"]
+    result = []
+    for number, (field, shape) in enumerate(shapes.items()):
+        body = _field_source(field, shape, f"v{number}")
+        if body is None:
+            return None
+        lines += body
+        result.append(f"{field!r}: v{number}")
+    lines.append("    return {" + ", ".join(result) + "}")
+    namespace = {"_email_match": EMAIL.match}
+    code = compile("\n".join(lines) + "\n", "<coconut_staff_mapping fast path>", "exec")
+    exec(code, namespace)  # noqa: S102  # pylint: disable=exec-used  # code written above from the parsed expressions
+    return namespace["map_fast"]
 
 
 def _describe(value):
@@ -427,7 +515,7 @@ class Mapping:
         self.expressions = {}
         self._compiled = {}
         parsed = []
-        fast = {}
+        shapes = {}
         select = set(ALWAYS_SELECTED)
         dynamic = False
         for field in MAPPABLE_FIELDS:
@@ -454,7 +542,7 @@ class Mapping:
                                         "and quote constants (\"'en'\")", field=field, names=unknown)
             self.expressions[field] = source
             self._compiled[field] = compiled
-            fast[field] = _fast_path(expr)
+            shapes[field] = _fast_shape(expr) if FAST_PATHS else None
             parsed.append(nodes.Assign(nodes.Name(field, "store"), expr))
             attributes = _referenced_attributes(expr)
             if attributes is None:
@@ -466,8 +554,10 @@ class Mapping:
         self.fields = tuple(self.expressions)
         self._select = sorted(select)
         self._all_fields = self._compile_all(parsed)
-        # Plain Python when every field has a fast path (the defaults do): no Jinja2 context per user at all.
-        self._fast = fast if all(fn is not None for fn in fast.values()) else None
+        # Plain Python when every field has a fast shape (the defaults do): no Jinja2 context per user at all.
+        fast = all(shape is not None for shape in shapes.values())
+        self._fast = {field: _fast_path(shape) for field, shape in shapes.items()} if fast else None
+        self._map_fast = _fast_mapper(shapes) if fast else None
 
     def _compile_all(self, assignments):
         """One sandboxed template assigning every field: one Jinja2 context per user instead of one per field
@@ -523,19 +613,11 @@ class Mapping:
 
     def map_user(self, user):
         """Evaluate every mapped field for one Entra user: (fields, errors). Never raises for a per-user problem."""
-        if self._fast is not None:
-            # The usual case at 100,000 users: every field a non-blank plain string Coconut takes. Anything
-            # else (a blank, a number, a refused value) goes the whole way below, which gives the same fields.
-            fields = {}
-            for field, evaluate in self._fast.items():
-                value = evaluate(user)
-                if value.__class__ is not str:
-                    break
-                value = value.strip()
-                if not value or len(value) > _MAX_FIELD or refused_value(field, value):
-                    break
-                fields[field] = value
-            else:
+        if self._map_fast is not None:
+            # The usual case at 100,000 users: every field a plain string Coconut takes. Anything else (a blank,
+            # a number, a refused value) goes the whole way below, which gives the same fields.
+            fields = self._map_fast(user)
+            if fields is not None:
                 return fields, []
         fields = {}
         errors = []
@@ -576,6 +658,14 @@ def refused_value(field, value):
     return None
 
 
+# refused_value's rules over a trimmed text `v`, as conditions (true: refused) the fast mapper writes inline; the
+# equivalence test holds them to refused_value.
+_REFUSED_TEXT = {
+    "email": "_email_match({v}) is None",
+    "language": f"not {_LANGUAGE_LENGTH[0]} <= len({{v}}) <= {_LANGUAGE_LENGTH[1]}",
+}
+
+
 def _aliases(user):
     """The addresses the user is known by besides the mapped email: mail and userPrincipalName, trimmed."""
     aliases = ()
@@ -598,21 +688,33 @@ def map_users(mapping, users, invalid_users=INVALID_USERS_DEFAULT, extras_for=No
         raise CoconutEntraError(f"coconut_invalid_users must be {' or '.join(INVALID_USER_CHOICES)}; got {invalid_users!r}")
     desired = []
     invalid = []
+    fast = getattr(mapping, "_map_fast", None)
     for user in users:
-        fields, errors = mapping.map_user(user)
+        fields = fast(user) if fast is not None else None
         object_id = user.get("id")
-        if not isinstance(object_id, str) or not object_id:
-            errors.insert(0, {"field": "id", "message": "the Entra user has no object id"})
-        if errors:
-            item = {"object_id": object_id, "display_name": user.get("displayName"), "errors": errors}
-            if fields.get("email"):
-                item["email"] = fields["email"]
-            invalid.append(item)
-            continue
+        if fields is not None and object_id.__class__ is str and object_id:
+            mail, upn = user.get("mail"), user.get("userPrincipalName")
+            if mail.__class__ is str and upn.__class__ is str:  # _aliases, inlined for the usual case: two texts
+                mail, upn = mail.strip(), upn.strip()
+                aliases = ((mail,) if mail == upn else (mail, upn)) if mail and upn else _aliases(user)
+            else:
+                aliases = _aliases(user)
+        else:
+            fields, errors = mapping.map_user(user)
+            if not isinstance(object_id, str) or not object_id:
+                errors.insert(0, {"field": "id", "message": "the Entra user has no object id"})
+            if errors:
+                item = {"object_id": object_id, "display_name": user.get("displayName"), "errors": errors}
+                if fields.get("email"):
+                    item["email"] = fields["email"]
+                invalid.append(item)
+                continue
+            aliases = _aliases(user)
         if extras_for is not None:
             for key, value in (extras_for(user) or {}).items():
                 fields[key] = list(value) if isinstance(value, (list, tuple)) else value
-        desired.append(DesiredStaff(object_id=object_id, display_name=user.get("displayName"), fields=fields, aliases=_aliases(user)))
+        # Positional (object_id, display_name, fields, aliases): a third cheaper than keywords for a frozen dataclass.
+        desired.append(DesiredStaff(object_id, user.get("displayName"), fields, aliases))
     if invalid and invalid_users == "fail":
         raise unmappable_error(invalid)
     return desired, invalid
