@@ -124,7 +124,8 @@ class SiteLease:
             result = finish(plan)
         finally:
             # Keys to write with the release only for a run that finished (a failed one records its own way).
-            written = self.release(also=None if result is None or also is None else also(result))
+            with phase("lease"):
+                written = self.release(also=None if result is None or also is None else also(result))
         if self.lost:
             self.warn("the sync lease was taken by another run while %s applied (%s): check the site with a --check run"
                       % (who, describe(self.lost)))

@@ -349,10 +349,12 @@ def main():
         if not module._diff:
             result.pop("diff")
         if os.environ.get("COCONUT_ENTRA_BENCH"):
-            # tests/bench/run.py: this process's own peak memory and the time per phase.
+            # tests/bench/run.py: this process's own peak memory, CPU (user + system, every thread) and time per phase.
             import resource
 
-            result["bench"] = {"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1), "phases": sync.timings}
+            usage = resource.getrusage(resource.RUSAGE_SELF)
+            result["bench"] = {"peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
+                               "phases": sync.timings}
         return result
 
     module.exit_json(**run_guarded(module, sync))
