@@ -236,6 +236,11 @@ def median_phases(runs):
     return {name: round(statistics.median((bench_of(r).get("phases") or {}).get(name, 0) for r in runs), 3) for name in names}
 
 
+def median_of(runs, key):
+    values = [bench_of(r)[key] for r in runs if bench_of(r).get(key) is not None]
+    return statistics.median(values) if values else None
+
+
 def row(case, runs, floor_requests, floor_s, notes=""):
     walls = [r.wall for r in runs]
     last = runs[-1]
@@ -254,6 +259,8 @@ def row(case, runs, floor_requests, floor_s, notes=""):
         "floor": floor_s,
         "phases": median_phases(runs),
         "module_cpu": statistics.median(module_cpu) if module_cpu else None,
+        "module_started": median_of(runs, "started_s"),
+        "module_finished": median_of(runs, "finished_s"),
         "counts": (last.result or {}).get("counts"),
         "notes": notes,
     }
@@ -430,15 +437,23 @@ def fmt_requests(requests):
 
 def breakdown(r, baseline):
     """Where an applying run's wall goes: Ansible's start-up (a one-task playbook), the lease's fixed cost (its
-    phase: observe, take, settle, confirm, release), the module's other phases, and the rest (the module's own
-    start-up and imports, the result's way back, the AnsiballZ wrapper): what is left of the wall."""
+    phase: observe, take, settle, confirm, release), the module's other phases, and the rest, split where the module
+    says when its process started: the module process up to the sync (AnsiballZ, Python, imports), inside it but
+    outside the phases (the Entra token, the result), and outside the module process beyond the one-task playbook
+    (the controller's work on the result; can be below 0 when this run's controller was quicker than the baseline's)."""
     phases = dict(r["phases"] or {})
     lease = phases.pop("lease", 0)
     other = sum(phases.values())
     rest = r["wall"] - baseline["wall"] - lease - other
     named = ", ".join(f"{name} {seconds:.2f}" for name, seconds in phases.items())
+    split = ""
+    if r.get("module_started") is not None and r.get("module_finished") is not None:
+        inside = r["module_finished"] - r["module_started"] - lease - other
+        outside = rest - r["module_started"] - inside
+        split = (f": module start-up to the sync {r['module_started']:.2f}, in the module outside the phases {inside:.2f},"
+                 f" outside the module beyond the baseline {outside:.2f}")
     return (f"| {r['case']} | wall, where it goes | {r['wall']:.2f} s | Ansible's start-up {baseline['wall']:.2f} + lease {lease:.2f}"
-            f" + module phases {other:.2f} ({named}) + rest {rest:.2f} (module start-up, result) | | |"), lease
+            f" + module phases {other:.2f} ({named}) + rest {rest:.2f}{split} | | |"), lease
 
 
 def ratio_table(rows, baseline):

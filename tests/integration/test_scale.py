@@ -81,6 +81,9 @@ def test_an_initial_sync_writes_in_bulk_and_keeps_the_result_small(start_sandbox
     assert bench["peak_rss_mb"] > 0 and 0 < bench["cpu_s"]
     assert set(bench["phases"]) >= {"validate", "read", "plan", "apply", "lease"}
     assert bench["phases"]["lease"] >= SETTLE_SECONDS
+    # Seconds since the module process started: when the sync began (imports done), and when its result was ready.
+    assert 0 < bench["started_s"] < bench["finished_s"]
+    assert bench["finished_s"] - bench["started_s"] >= sum(bench["phases"].values()) - 0.05
     assert per_service(site) == {("login", "read"): 1, ("login", "write"): 1,
                                  ("graph", "read"): 1 + math.ceil(SIZE / 999),
                                  ("coconut", "read"): 1, ("coconut", "write"): SIZE // 100, **LEASE}
