@@ -17,8 +17,8 @@ from contextlib import contextmanager
 from ansible_collections.coconut.entra.plugins.module_utils.diff import plan_changes, render_diff, restore_reason
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
 from ansible_collections.coconut.entra.plugins.module_utils.groups import parse_groups
-from ansible_collections.coconut.entra.plugins.module_utils.reconcile import (check_match, collector_paused, is_synced, normalise, parse_archive_threshold, staff_object_id,
-                                                                              user_groups_named)
+from ansible_collections.coconut.entra.plugins.module_utils.reconcile import (check_match, collector_paused, is_synced, normalise, parse_archive_threshold,
+                                                                              staff_object_id, user_groups_named)
 from ansible_collections.coconut.entra.plugins.module_utils.rules import ACTIONS, INVALID_USERS_DEFAULT, MATCH_RULES, POSSIBLE_DUPLICATES_DEFAULT
 from ansible_collections.coconut.entra.plugins.module_utils.safe_text import full_name, shown
 
