@@ -450,8 +450,9 @@ def breakdown(r, baseline):
     if r.get("module_started") is not None and r.get("module_finished") is not None:
         inside = r["module_finished"] - r["module_started"] - lease - other
         outside = rest - r["module_started"] - inside
-        split = (f": module start-up to the sync {r['module_started']:.2f}, in the module outside the phases {inside:.2f},"
-                 f" outside the module beyond the baseline {outside:.2f}")
+        split = (f": module process start to the sync {r['module_started']:.2f} (AnsiballZ, Python, imports), in the module outside"
+                 f" the phases {inside:.2f} (token, result), the controller beyond the one-task playbook {outside:.2f} (that playbook's"
+                 " own module start-up counts there, so this can be below 0)")
     return (f"| {r['case']} | wall, where it goes | {r['wall']:.2f} s | Ansible's start-up {baseline['wall']:.2f} + lease {lease:.2f}"
             f" + module phases {other:.2f} ({named}) + rest {rest:.2f}{split} | | |"), lease
 
