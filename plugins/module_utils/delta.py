@@ -156,9 +156,14 @@ class FileStore:
         except (OSError, ValueError) as exc:
             raise CoconutEntraError(f"cannot read the delta state {self.path}: {exc}; delete it to start again with a full run") from None
 
-    def save(self, state):
+    @staticmethod
+    def encode(state):
+        """The file's text for `state` (a delta run makes it in a thread, ahead of save)."""
+        return json.dumps(state, separators=(",", ":"))
+
+    def save(self, state, encoded=None):
         try:
-            write_atomically(self.path, json.dumps(state, separators=(",", ":")))
+            write_atomically(self.path, self.encode(state) if encoded is None else encoded)
         except OSError as exc:
             raise CoconutEntraError(f"the sync was applied, but its delta state could not be written to {self.path}: {exc}; "
                                     "the next run will be a full one") from None
@@ -180,7 +185,11 @@ class CoconutStore:
                                     "and this site has none: run connect.yml first (or give entra_delta_state a file path)")
         return self.record.get(RECORD_KEY)
 
-    def save(self, state):
+    @staticmethod
+    def encode(state):
+        return None  # the record goes out through the Coconut client, which encodes it itself
+
+    def save(self, state, encoded=None):
         # Only our key, on the record as it is now: the sync lease changes it while the run lasts.
         self.record = self.coconut.update_integration({RECORD_KEY: state})
 

@@ -66,7 +66,7 @@ class SiteLease:
     """Take, renew and release the lease of one site. `acquire()` returns True when held, False when the site has
     no integration record (nothing to keep a lease in: the run goes on with a warning)."""
 
-    def __init__(self, coconut, wait=DEFAULT_WAIT, ttl=DEFAULT_TTL, warn=None, settle=SETTLE_SECONDS, poll=POLL_SECONDS):
+    def __init__(self, coconut, wait=DEFAULT_WAIT, ttl=DEFAULT_TTL, warn=None, settle=SETTLE_SECONDS, poll=POLL_SECONDS, while_settling=None):
         if isinstance(wait, bool) or not isinstance(wait, int) or wait < 0:
             raise CoconutEntraError("coconut_lease_wait must be a number of seconds, 0 or more; got %r" % (wait,))
         if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 3:
@@ -77,6 +77,8 @@ class SiteLease:
         self.warn = warn or (lambda msg: None)
         self.settle = settle
         self.poll = poll
+        # Called as the settle wait begins: work the run can do in a thread meanwhile (it must not write to Coconut).
+        self.while_settling = while_settling
         self.holder = uuid.uuid4().hex
         self.started_at = format_datetime(utcnow())
         self.held = False
@@ -124,7 +126,8 @@ class SiteLease:
             result = finish(plan)
         finally:
             # Keys to write with the release only for a run that finished (a failed one records its own way).
-            written = self.release(also=None if result is None or also is None else also(result))
+            with phase("lease"):
+                written = self.release(also=None if result is None or also is None else also(result))
         if self.lost:
             self.warn("the sync lease was taken by another run while %s applied (%s): check the site with a --check run"
                       % (who, describe(self.lost)))
@@ -151,6 +154,8 @@ class SiteLease:
                 return False
             current = self._seen
             if not is_live(current) or current.get("holder") == self.holder:
+                if self.while_settling is not None:
+                    self.while_settling()
                 time.sleep(self.settle)
                 confirmed = (self.coconut.get_integration() or {}).get(LEASE_KEY) or {}
                 if confirmed.get("holder") == self.holder:

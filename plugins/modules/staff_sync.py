@@ -316,6 +316,16 @@ from ansible_collections.coconut.entra.plugins.module_utils.runner import run_gu
 from ansible_collections.coconut.entra.plugins.module_utils.sync import Sync
 
 
+def _process_age():
+    """Seconds since this process started (Linux /proc, 10 ms steps; for tests/bench/run.py only), or None."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as stat, open("/proc/uptime", encoding="ascii") as uptime:
+            started = int(stat.read().rsplit(")", 1)[1].split()[19]) / os.sysconf("SC_CLK_TCK")
+            return round(float(uptime.read().split()[0]) - started, 3)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def main():
     argument_spec = dict(
         # raw, not list: Ansible's list conversion would split "Lending, Mortgages" into two groups.
@@ -343,16 +353,19 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **entra_credential_rules())
 
     def sync():
+        entered = _process_age() if os.environ.get("COCONUT_ENTRA_BENCH") else None
         sync = Sync(entra_client_from_params(module), coconut_client_from_params(module), module.params,
                     check_mode=module.check_mode, warn=module.warn)
         result = sync.run()
         if not module._diff:
             result.pop("diff")
         if os.environ.get("COCONUT_ENTRA_BENCH"):
-            # tests/bench/run.py: this process's own peak memory and the time per phase.
+            # tests/bench/run.py: this process's own peak memory, CPU (user + system, every thread) and time per phase.
             import resource
 
-            result["bench"] = {"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1), "phases": sync.timings}
+            usage = resource.getrusage(resource.RUSAGE_SELF)
+            result["bench"] = {"peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
+                               "phases": sync.timings, "started_s": entered, "finished_s": _process_age()}
         return result
 
     module.exit_json(**run_guarded(module, sync))

@@ -95,9 +95,15 @@ def test_after_a_full_run_a_delta_run_reads_only_the_change(site, tmp_path):
     again = sync(site, tmp_path)
     assert again.rc == 0, again.output
     assert (again.sync["delta"]["mode"], again.sync["changed"]) == ("delta", False)
+    kept_by_delta = json.loads((tmp_path / "state.json").read_text())
     full = sync(site, tmp_path, entra_full_sync=True)
     assert full.rc == 0, full.output
     assert (full.sync["delta"]["mode"], full.sync["changed"]) == ("full", False)
+    # The members and disabled users a delta run keeps (worked out from the stored lists and the change) are the ones
+    # a full run lists, in the same order.
+    kept_by_full = json.loads((tmp_path / "state.json").read_text())
+    assert (kept_by_delta["members"], kept_by_delta["disabled"]) == (kept_by_full["members"], kept_by_full["disabled"])
+    assert kept_by_full["members"][site.group_id] == sorted(site.members) and kept_by_full["disabled"] == [disabled["id"]]
 
 
 def test_state_in_the_coconut_integration_record(site, tmp_path):

@@ -10,6 +10,8 @@ import yaml
 from bench.reference import read as reference_read
 from bench.run import scenario
 
+from ansible_collections.coconut.entra.plugins.module_utils.lease import SETTLE_SECONDS
+
 from .playbook import run_playbook
 
 pytestmark = pytest.mark.integration
@@ -32,8 +34,8 @@ def make_site(start_sandbox, tmp_path, scene):
     return site
 
 
-def sync(site, tmp_path, **extra):
-    return run_playbook("sync.yml", tmp_path, vars_files=[site.vars_file], extra={"entra_groups": [site.group_id], **extra})
+def sync(site, tmp_path, env=None, **extra):
+    return run_playbook("sync.yml", tmp_path, vars_files=[site.vars_file], extra={"entra_groups": [site.group_id], **extra}, env=env)
 
 
 def per_service(site):
@@ -70,9 +72,18 @@ def test_a_no_op_reads_each_page_once_and_writes_nothing(start_sandbox, tmp_path
 
 def test_an_initial_sync_writes_in_bulk_and_keeps_the_result_small(start_sandbox, tmp_path):
     site = make_site(start_sandbox, tmp_path, scenario(SIZE, synced=False))
-    run = sync(site, tmp_path)
+    run = sync(site, tmp_path, env={"COCONUT_ENTRA_BENCH": "1"})
     assert run.rc == 0, run.output
     assert run.sync["counts"]["create"] == SIZE
+    # make bench's figures (tests/bench/run.py): the module's own peak RSS and CPU, and its phases; the lease's phase
+    # holds its fixed cost, the settle wait included.
+    bench = run.sync["bench"]
+    assert bench["peak_rss_mb"] > 0 and 0 < bench["cpu_s"]
+    assert set(bench["phases"]) >= {"validate", "read", "plan", "apply", "lease"}
+    assert bench["phases"]["lease"] >= SETTLE_SECONDS
+    # Seconds since the module process started: when the sync began (imports done), and when its result was ready.
+    assert 0 < bench["started_s"] < bench["finished_s"]
+    assert bench["finished_s"] - bench["started_s"] >= sum(bench["phases"].values()) - 0.05
     assert per_service(site) == {("login", "read"): 1, ("login", "write"): 1,
                                  ("graph", "read"): 1 + math.ceil(SIZE / 999),
                                  ("coconut", "read"): 1, ("coconut", "write"): SIZE // 100, **LEASE}

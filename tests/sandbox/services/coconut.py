@@ -1,11 +1,29 @@
 """The Coconut API (modelled): staff, user groups, locations, the integration record, API tokens."""
 
+import itertools
 import secrets
 from urllib.parse import quote
 
 
 from .common import (BULK_MAX, COCONUT_DEFAULT_LIMIT, COCONUT_MAX_LIMIT, COCONUT_ROLES, COCONUT_USER_FIELDS, EMAIL_RE,
                      JSONAPI, Reply, coconut_error, coconut_error_object, iso, next_int, now_utc, staff_record)
+
+
+# Each staff attribute's validity, made once (not per validated item: a bulk write validates 100).
+ATTRIBUTE_CHECKS = {
+    "email": lambda sb, v: EMAIL_RE.match(v) is not None,
+    "username": lambda sb, v: v is None or isinstance(v, str),
+    "external_id": lambda sb, v: v is None or isinstance(v, str),
+    "job_title": lambda sb, v: v is None or isinstance(v, str),
+    "language": lambda sb, v: isinstance(v, str) and 2 <= len(v) <= 5,
+    "role": lambda sb, v: isinstance(v, int) and not isinstance(v, bool) and v in COCONUT_ROLES,
+    "status": lambda sb, v: v in ("active", "archived"),
+    "locations": lambda sb, v: isinstance(v, list) and all(any(loc.get("external_id") == x for loc in sb.coconut["locations"]) for x in v),
+    "user_group_id": lambda sb, v: v is None or (isinstance(v, int) and not isinstance(v, bool)
+                                                 and any(str(g["id"]) == str(v) for g in sb.coconut["user_groups"])),
+    "integration": lambda sb, v: v is None or (isinstance(v, dict) and set(v) <= {"source", "object_id"}
+                                               and v.get("source") == "entra_id" and isinstance(v.get("object_id"), str) and v["object_id"]),
+}
 
 
 class CoconutService:
@@ -46,13 +64,28 @@ class CoconutService:
         cached = self.staff_list_cache.get(key)
         if cached and cached[0] == self.staff_version:
             return cached[1]
-        ids = [i for i in self.staff_order
-               if (status is None or self.staff[i].get("status") == status)
-               and (email is None or str(self.staff[i].get("email") or "").casefold() == email)]
+        if email is None:
+            # The first read after a write (every run's): a set kept up to date by each write, tested in C.
+            ids = list(filter(self.staff_by_status.get(status, set()).__contains__, self.staff_order))
+        else:
+            ids = [i for i in self.staff_order
+                   if (status is None or self.staff[i].get("status") == status)
+                   and str(self.staff[i].get("email") or "").casefold() == email]
         self.staff_list_cache[key] = (self.staff_version, ids)
         return ids
 
+    def index_staff(self, user, previous=None):
+        """Keep the sets that answer filter[status] and filter[synced] without a scan of every staff member."""
+        if previous is not None:
+            self.staff_by_status.get(previous.get("status"), set()).discard(previous["id"])
+            self.synced_staff.discard(previous["id"])
+        self.staff_by_status.setdefault(user.get("status"), set()).add(user["id"])
+        integration = user.get("integration")
+        if isinstance(integration, dict) and integration.get("source") == "entra_id":
+            self.synced_staff.add(user["id"])
+
     def store_staff(self, user, previous=None):
+        self.index_staff(user, previous)
         old_oid = ((previous or {}).get("integration") or {}).get("object_id")
         if old_oid and self.object_ids.get(old_oid) == user["id"]:
             del self.object_ids[old_oid]
@@ -179,7 +212,7 @@ class CoconutRequest:
             found = {sb.object_ids[o] for o in wanted if o in sb.object_ids}
             ids = [i for i in ids if i in found]
         if synced is not None:
-            ids = [i for i in ids if ((sb.staff[i].get("integration") or {}).get("source") == "entra_id") == (synced == "true")]
+            ids = list((filter if synced == "true" else itertools.filterfalse)(sb.synced_staff.__contains__, ids))
         return ids
 
     def find_user(self, ident):
@@ -239,22 +272,8 @@ class CoconutRequest:
             value = attributes.get(name)
             if isinstance(value, str) and value.strip().isdigit():
                 attributes[name] = int(value)
-        checks = {
-            "email": lambda v: EMAIL_RE.match(v) is not None,
-            "username": lambda v: v is None or isinstance(v, str),
-            "external_id": lambda v: v is None or isinstance(v, str),
-            "job_title": lambda v: v is None or isinstance(v, str),
-            "language": lambda v: isinstance(v, str) and 2 <= len(v) <= 5,
-            "role": lambda v: isinstance(v, int) and not isinstance(v, bool) and v in COCONUT_ROLES,
-            "status": lambda v: v in ("active", "archived"),
-            "locations": lambda v: isinstance(v, list) and all(any(loc.get("external_id") == x for loc in sb.coconut["locations"]) for x in v),
-            "user_group_id": lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool)
-                                                     and any(str(g["id"]) == str(v) for g in sb.coconut["user_groups"])),
-            "integration": lambda v: v is None or (isinstance(v, dict) and set(v) <= {"source", "object_id"}
-                                                   and v.get("source") == "entra_id" and isinstance(v.get("object_id"), str) and v["object_id"]),
-        }
-        for name, check in checks.items():
-            if name in attributes and not check(attributes[name]):
+        for name, check in ATTRIBUTE_CHECKS.items():  # in this order: the first invalid attribute is the one named
+            if name in attributes and not check(sb, attributes[name]):
                 raise ItemError(422, "invalid", f"'{name}' has an invalid value.", f"{pointer}/attributes/{name}", name)
 
     def check_object_id(self, attributes, user_id):

@@ -59,12 +59,14 @@ def dumps(obj):
     return json.dumps(obj, separators=(",", ":")).encode()
 
 
+_STAFF_TEMPLATE = {"id": None, **{name: COCONUT_USER_DEFAULTS.get(name) for name in COCONUT_USER_FIELDS}}
+
+
 def staff_record(ident, fields):
     """A Coconut user in the usual field order, defaults filled in; unknown scenario fields kept at the end."""
-    record = {"id": ident}
-    for name in COCONUT_USER_FIELDS:
-        record[name] = fields.get(name, COCONUT_USER_DEFAULTS.get(name))
-    record.update((k, v) for k, v in fields.items() if k not in record)
+    record = dict(_STAFF_TEMPLATE)
+    record.update(fields)  # known fields keep their place, unknown ones follow in their own order
+    record["id"] = ident
     return record
 
 

@@ -3,6 +3,8 @@
 import base64
 import datetime
 import hashlib
+import itertools
+import operator
 import re
 import secrets
 import time
@@ -88,6 +90,13 @@ class GraphService:
                 break
         self.member_cache[key] = out
         return out
+
+    def known_members(self, members):
+        """(the members that exist, users or groups, in order; the same as a set); a group of users only is checked in C."""
+        known = tuple(filter(self.users_by_id.__contains__, members))
+        if len(known) != len(members):
+            known = tuple(m for m in members if m in self.users_by_id or m in self.groups_by_id)
+        return known, frozenset(known)
 
     def remember_delta(self, record):
         token = secrets.token_urlsafe(24)
@@ -237,7 +246,8 @@ class GraphRequest:
 
     # -- delta -------------------------------------------------------------------------------
     # A delta token remembers a snapshot of what the client has seen; the next round answers
-    # the difference. User records are never mutated in place, so a snapshot is a dict of refs.
+    # the difference. User records are never mutated in place, and set_entra makes a new users_by_id for every
+    # change, so a users snapshot is the users_by_id of its moment, shared, never copied.
 
     def groups_delta(self):
         self.need(ROLES_GROUPS)
@@ -253,8 +263,7 @@ class GraphRequest:
 
     def group_snapshot(self, wanted):
         sb = self.sb
-        return {g["id"]: (g, tuple(m for m in g["members"] if m in sb.users_by_id or m in sb.groups_by_id))
-                for g in sb.entra["groups"] if wanted is None or g["id"] in wanted}
+        return {g["id"]: (g, *sb.group_members_known[g["id"]]) for g in sb.entra["groups"] if wanted is None or g["id"] in wanted}
 
     def group_delta_items(self, record, previous):
         sb = self.sb
@@ -268,17 +277,20 @@ class GraphRequest:
             return item
         previous_groups = set(previous or ())
         items = []
-        for gid, (group, members) in record["snapshot"].items():
+        for gid, (group, members, member_set) in record["snapshot"].items():
             old = previous.get(gid) if previous is not None else None
             base = {"id": gid, **{f: group.get(f) for f in fields if f not in ("id", "members")}}
             if old is None:
                 changes = [member(m) for m in members]
             else:
-                old_group, old_members = old
-                old_set, new_set = set(old_members), set(members)
-                changes = [member(m) for m in members if m not in old_set]
-                changes += [member(m, "changed" if m in sb.users_by_id or m in sb.groups_by_id else "deleted")
-                            for m in old_members if m not in new_set]
+                old_group, old_members, old_set = old
+                changes = []
+                if old_members is not members and old_members != members:
+                    # Set differences in C, then the few joiners and leavers in their list order.
+                    joined, left = member_set - old_set, old_set - member_set
+                    changes = [member(m) for m in filter(joined.__contains__, members)] if joined else []
+                    changes += [member(m, "changed" if m in sb.users_by_id or m in sb.groups_by_id else "deleted")
+                                for m in filter(left.__contains__, old_members)] if left else []
                 if not changes and all(old_group.get(f) == group.get(f) for f in fields if f not in ("id", "members")):
                     continue
             if "members" not in fields or not changes:
@@ -297,7 +309,7 @@ class GraphRequest:
         if state is not None:
             return state
         fields = self.select(sb.user_properties) or list(USER_DEFAULT_PROPERTIES)
-        record = {"kind": "users", "snapshot": dict(sb.users_by_id), "fields": fields, "size": self.page_size()}
+        record = {"kind": "users", "snapshot": sb.users_by_id, "fields": fields, "size": self.page_size()}
         return self.delta_page(record, [] if latest else [self.user_view(u, fields, False) for u in sb.entra["users"]], 0)
 
     def stale(self):
@@ -320,10 +332,16 @@ class GraphRequest:
         if "$top" in self.query or "odata.maxpagesize" in self.prefer:
             old = {**old, "size": self.page_size()}
         if kind == "users":
-            record = {**old, "snapshot": dict(sb.users_by_id)}
-            items = [self.user_view(user, old["fields"], False) for uid, user in record["snapshot"].items()
-                     if old["snapshot"].get(uid) is not user and old["snapshot"].get(uid) != user]
-            items += [{"id": uid, "@removed": {"reason": "changed"}} for uid in old["snapshot"] if uid not in record["snapshot"]]
+            record = {**old, "snapshot": sb.users_by_id}
+            before, now = old["snapshot"], record["snapshot"]
+            # Records are replaced, never edited in place: a user whose record is the very object the snapshot holds
+            # is unchanged. That test runs in C over every user (a delta round at 100,000 users must not cost the
+            # sandbox more than the client's round trip); only the others are compared field by field.
+            others = list(itertools.compress(now.values(), map(operator.is_not, map(before.get, now.keys()), now.values())))
+            items = [self.user_view(user, old["fields"], False) for user in others if before.get(user["id"]) != user]
+            added = sum(1 for user in others if user["id"] not in before)
+            if len(before) > len(now) - added:  # some user of the snapshot is gone
+                items += [{"id": uid, "@removed": {"reason": "changed"}} for uid in before if uid not in now]
         else:
             record = {**old, "snapshot": self.group_snapshot(old["wanted"])}
             items = self.group_delta_items(record, old["snapshot"])
@@ -359,7 +377,9 @@ class GraphRequest:
         if not parts:
             clauses = self.filter_clauses(sb.user_properties)
             users = sb.entra["users"]
-            if clauses:
+            if clauses and all(p == "id" for p, _v in clauses):
+                users = [users[n] for n in sorted({n for _p, v in clauses for n in sb.user_positions.get(v.casefold(), ())})]
+            elif clauses:
                 users = [u for u in users if any(str(u.get(p)).casefold() == v.casefold() for p, v in clauses)]
             return self.page(users, lambda u: self.user_view(u, fields, False), "users")
         user = sb.users_by_id.get(parts[0]) or sb.users_by_upn.get(parts[0].lower())

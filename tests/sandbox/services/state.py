@@ -68,8 +68,16 @@ class Sandbox(LoginService, GraphService, CoconutService, ControlService):
         entra["users"], entra["groups"] = users, groups
         self.entra = entra
         self.users_by_id = {u["id"]: u for u in users}
+        # `$filter=id eq '...' or ...` (a delta run's read of the changed users) looks ids up here, not in a scan of
+        # every user: {case-folded id: positions in the directory}, so the answer keeps the directory's order.
+        self.user_positions = {}
+        for position, user in enumerate(users):
+            self.user_positions.setdefault(str(user["id"]).casefold(), []).append(position)
         self.users_by_upn = {str(u.get("userPrincipalName", "")).lower(): u for u in users if u.get("userPrincipalName")}
         self.groups_by_id = {g["id"]: g for g in groups}
+        # What a groups/delta snapshot holds per group (the members that exist, in order, and as a set), made here
+        # once per change of the directory rather than in every delta round.
+        self.group_members_known = {g["id"]: self.known_members(g["members"]) for g in groups}
         self.user_properties = USER_KNOWN_PROPERTIES.union(*(u.keys() for u in users)) if users else USER_KNOWN_PROPERTIES
         self.member_cache = {}
         self.changed()
@@ -102,7 +110,9 @@ class Sandbox(LoginService, GraphService, CoconutService, ControlService):
         self.staff_list_cache = {}
         self.changed()
         self.object_ids = {}
+        self.staff_by_status, self.synced_staff = {}, set()
         for user in users.values():
+            self.index_staff(user)
             oid = (user.get("integration") or {}).get("object_id")
             if oid:
                 self.object_ids.setdefault(oid, user["id"])

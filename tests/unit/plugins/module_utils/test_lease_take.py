@@ -69,3 +69,12 @@ def test_takes_that_keep_failing_stop_at_the_wait():
     with pytest.raises(CoconutEntraError, match="503"):
         site_lease.acquire()
     assert LEASE_KEY not in coconut.record
+
+
+def test_while_settling_runs_after_the_take_and_before_the_confirming_read():
+    # The run does work that writes nothing (the next delta state) in that second, instead of after its writes.
+    coconut = Record()
+    site_lease = SiteLease(coconut, wait=30, ttl=60, settle=0, poll=0, while_settling=lambda: coconut.calls.append("settling"))
+    assert site_lease.acquire() is True
+    assert coconut.calls == ["read", "write once", "settling", "read"]
+    site_lease.release()

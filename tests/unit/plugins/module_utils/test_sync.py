@@ -3,6 +3,9 @@ the site lease only when the plan writes, the CI gates stop a run before any wri
 
 from __future__ import annotations
 
+import json
+import threading
+
 import pytest
 
 from ansible_collections.coconut.entra.plugins.module_utils import lease as lease_module
@@ -101,7 +104,7 @@ class FakeLease:
     made = []
     apply = lease_module.SiteLease.apply
 
-    def __init__(self, coconut, wait, ttl, warn):
+    def __init__(self, coconut, wait, ttl, warn, while_settling=None):
         self.warn = warn
         self.steps = []
         self.stale = FakeLease.stale_on_acquire
@@ -293,3 +296,51 @@ def test_no_secret_is_in_the_result_the_diff_or_the_report(tmp_path, check_mode)
     assert written and result["counts"]["create"] == 1
     for value in SECRETS.values():
         assert value not in repr(result) and value not in repr(warnings) and value not in written
+
+
+# ---- the delta read ---------------------------------------------------------------------------------
+
+
+class DeltaEntra(FakeEntra):
+    """Graph's delta rounds from stored links: the users round and the group's must be in flight together, or the
+    barrier breaks (after 5 s) and the read fails."""
+
+    def __init__(self, members, changed_users):
+        super().__init__(members)
+        self.changed_users = changed_users
+        self.together = threading.Barrier(2, timeout=5)
+
+    def state_key(self, purpose):
+        return b"k" * 32
+
+    def delta_changes(self, link, what, params=None, permission=None):
+        self.together.wait()
+        if "/groups/delta" in link:
+            return [{"id": "id-Tellers", "members@delta": [{"@odata.type": "#microsoft.graph.user", "id": u["id"]} for u in self.changed_users]}], \
+                link + "-next"
+        return [dict(u) for u in self.changed_users], link + "-next"
+
+    def users_by_id(self, ids, select=None):
+        return [dict(u) for u in self.changed_users if u["id"] in ids]
+
+
+def test_a_delta_read_asks_for_the_users_round_beside_the_groups_and_makes_the_next_state_while_the_lease_settles(tmp_path):
+    from ansible_collections.coconut.entra.plugins.module_utils import delta
+    from ansible_collections.coconut.entra.plugins.module_utils.sync import StateInTheBackground
+
+    joiner = user("u-cy", "Cy", "Lee")
+    entra = DeltaEntra({"Tellers": TELLERS + [joiner]}, [joiner])
+    sync = Sync(entra, FakeCoconut([]), {"groups": ["Tellers"], "coconut_url": "https://site.invalid", "delta_state": str(tmp_path / "state.json")})
+    sync.validate()
+    sync.resolved = entra.resolve_groups(["Tellers"])
+    links = {"id-Tellers": "https://graph.invalid/v1.0/groups/delta?$deltatoken=g"}
+    stored = delta.sign(delta.new_state(sync.fingerprint, ["id-Tellers"], links, "https://graph.invalid/v1.0/users/delta?$deltatoken=u",
+                                        {"id-Tellers": ["u-bo", "u-ana"]}, []), entra.state_key("delta state"))
+    assert sync.read_delta(stored) is True
+    assert sync.delta["changed"] == {"u-cy"} and sync.delta["scope"] == 3
+    # Nothing of the next state is made until the lease settles (the run's reads go first), then it is made in a thread.
+    assert isinstance(sync.next_state, StateInTheBackground) and sync.next_state._thread.ident is None
+    sync._while_settling()
+    state, encoded = sync.next_state.signed()
+    assert state["members"] == {"id-Tellers": ["u-ana", "u-bo", "u-cy"]} and state["links"] == {"id-Tellers": links["id-Tellers"] + "-next"}
+    assert delta.signed_by(state, entra.state_key("delta state")) and json.loads(encoded) == state
