@@ -677,8 +677,11 @@ def _aliases(user):
     return aliases
 
 
-def map_users(mapping, users, invalid_users=INVALID_USERS_DEFAULT, extras_for=None):
+def map_users(mapping, users, invalid_users=INVALID_USERS_DEFAULT, extras_for=None, settle=None):
     """Map Entra users to DesiredStaff: (desired, invalid).
+
+    `settle(object_id, display_name, fields, aliases)` (staff_table.Settler.settler_for) may return a placeholder for
+    a mapped user, which then takes the user's place in `desired` (no DesiredStaff is built for it).
 
     `extras_for(user)` returns the per-group extras (role, locations, user_group_id) added to the fields.
     With invalid_users="fail", any invalid user raises one CoconutEntraError naming each user and field;
@@ -710,6 +713,11 @@ def map_users(mapping, users, invalid_users=INVALID_USERS_DEFAULT, extras_for=No
                 invalid.append(item)
                 continue
             aliases = _aliases(user)
+        if settle is not None:
+            held = settle(object_id, user.get("displayName"), fields, aliases)
+            if held is not None:
+                desired.append(held)
+                continue
         if extras_for is not None:
             for key, value in (extras_for(user) or {}).items():
                 fields[key] = list(value) if isinstance(value, (list, tuple)) else value

@@ -201,17 +201,26 @@ class Settler:
         self._at = table._at
         self._locations = table._locations
         self._status = table._status
+        self._integration = table._integration
 
     def settle(self, user, group):
         """A placeholder tuple for `user` (DesiredStaff of selected group number `group`), or None to plan it."""
+        return self.settle_values(user.object_id, user.display_name, user.fields, user.aliases, group)
+
+    def settler_for(self, group):
+        """settle_values for the users of selected group number `group` (mapping.map_users' `settle`)."""
+        settle_values = self.settle_values
+        return lambda object_id, display_name, fields, aliases: settle_values(object_id, display_name, fields, aliases, group)
+
+    def settle_values(self, object_id, display_name, fields, aliases, group):
+        """settle() for a user given by its parts (mapping.map_users settles before it builds a DesiredStaff)."""
         index = self.table.index
-        number = index.get(user.object_id)  # an id already in normal form is its own key
+        number = index.get(object_id)  # an id already in normal form is its own key
         if number is None:
-            number = index.get(normalise(user.object_id))
+            number = index.get(normalise(object_id))
         if number.__class__ is not int or self.settled_rows[number]:
             return None
         row = self._rows[number]
-        fields = user.fields
         names = tuple(fields)
         check = self._checks.get((names, group))
         if check is None:
@@ -225,14 +234,19 @@ class Settler:
             current = current_of(row)
             if values != current or tuple(map(type, values)) != tuple(map(type, current)):
                 return None
-        elif not self._equal(number, fields, self.extras[group]):
+            stored_id = row[self._integration]
+            if stored_id.__class__ is not str:
+                stored_id = stored_id["object_id"]
+        elif self._equal(number, fields, self.extras[group]):
+            stored_id = self.table.object_id(number)
+        else:
             return None
         self.settled_rows[number] = 1
         self.count += 1
         email = fields.get("email")
-        aliases = None if user.aliases == ((email,) if email else ()) else user.aliases
-        object_id = None if user.object_id == self.table.object_id(number) else user.object_id
-        return (number, group, user.display_name, aliases, names, object_id)
+        if aliases == ((email,) if email else ()):
+            aliases = None
+        return (number, group, display_name, aliases, names, None if object_id == stored_id else object_id)
 
     def _check_for(self, names, group):
         """(the row's values for `names` and the group's extras as one tuple, the extras' values, `names` shared), or

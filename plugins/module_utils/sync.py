@@ -265,6 +265,7 @@ class Sync:
         records go as soon as they are mapped (peak memory at 100,000 members). Per-group extras come in plan()."""
 
         batch = []
+        first_group = self.first_group
         for user in users:
             uid = user.get("id")
             if member_ids is not None and uid:
@@ -273,26 +274,25 @@ class Sync:
                 if disabled is not None and uid:
                     disabled.add(uid)
                 continue
-            if uid in self.first_group:
+            if uid in first_group:
                 continue
-            self.first_group[uid] = index
+            first_group[uid] = index
             batch.append(user)
             if len(batch) >= 1000:
-                self._map(batch)
+                self._map(batch, index)
                 batch = []
-        self._map(batch)
+        self._map(batch, index)
 
-    def _map(self, users):
+    def _map(self, users, index):
+        """Map a batch of users of selected group number `index`; settle each one at once when Coconut is read."""
         from ansible_collections.coconut.entra.plugins.module_utils.mapping import map_users
 
-        desired, invalid = map_users(self.mapping, users, invalid_users="skip")
-        start = len(self.desired)
+        if self.settler is None and self.settling and self._coconut_read is not None and self._coconut_read[0].is_set():
+            self._start_settling()
+        settle = self.settler.settler_for(index) if self.settler is not None else None
+        desired, invalid = map_users(self.mapping, users, invalid_users="skip", settle=settle)
         self.desired.extend(desired)
         self.invalid.extend(invalid)
-        if self.settler is not None:
-            self._settle(start)
-        elif self.settling and self._coconut_read is not None and self._coconut_read[0].is_set():
-            self._start_settling()
 
     def read_delta(self, stored):
         """Only what changed since the stored state: True, or False when a full read is needed (said why)."""

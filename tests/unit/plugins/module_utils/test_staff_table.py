@@ -164,3 +164,32 @@ def test_a_value_equal_but_of_another_type_is_not_settled():
             assert (settler.settle(user, 0) is not None) is settled, (rows, role)
             archived = table_of([dict(r, status="archived") for r in rows])
             assert Settler(archived, [{"role": role}]).settle(user, 0) is None
+
+
+def test_map_users_settles_before_it_builds_and_the_placeholder_gives_back_the_same_user():
+    """mapping.map_users(settle=...) puts a settled user's placeholder where its DesiredStaff would be; restoring it
+    gives that very DesiredStaff (object id spelling, display name, aliases, fields) back."""
+    from ansible_collections.coconut.entra.plugins.module_utils.mapping import Mapping, map_users
+
+    graph = [
+        {"id": "aaa", "displayName": "Ada L", "givenName": "Ada", "surname": "Lovelace", "mail": "ada@bank.example",
+         "userPrincipalName": "ada@bank.example", "jobTitle": "Teller", "accountEnabled": True},
+        {"id": "BBB", "displayName": "Bob", "givenName": "Bob", "surname": "Stone", "mail": " bob@bank.example ",
+         "userPrincipalName": "bob@corp.example", "jobTitle": None, "accountEnabled": True},  # upper-case id, two aliases
+        {"id": "ccc", "displayName": "Cy", "givenName": "Cy", "surname": "Changed", "mail": "cy@bank.example",
+         "userPrincipalName": "cy@bank.example", "jobTitle": "Teller", "accountEnabled": True},
+        {"id": "ddd", "displayName": "No mail", "givenName": "D", "surname": "D", "mail": None, "userPrincipalName": None,
+         "jobTitle": None, "accountEnabled": True},  # invalid: no email
+    ]
+    staff = [{"id": str(n), "first_name": first, "last_name": last, "email": email, "job_title": title, "status": "active",
+              "integration": {"source": "entra_id", "object_id": oid}}
+             for n, (first, last, email, title, oid) in enumerate([("Ada", "Lovelace", "ada@bank.example", "Teller", "aaa"),
+                                                                     ("Bob", "Stone", "bob@bank.example", None, "bbb"),
+                                                                     ("Cy", "Before", "cy@bank.example", "Teller", "ccc")])]
+    mapping = Mapping({})
+    plain, plain_invalid = map_users(mapping, graph, invalid_users="skip")
+    settler = Settler(table_of(staff), [{}])
+    held, invalid = map_users(mapping, graph, invalid_users="skip", settle=settler.settler_for(0))
+    assert invalid == plain_invalid and len(held) == len(plain) == 3
+    assert [item.__class__ for item in held] == [tuple, tuple, DesiredStaff] and held[2] == plain[2]
+    assert [settler.restore(item) for item in held[:2]] == plain[:2]
