@@ -203,6 +203,18 @@ class Settler:
         self._status = table._status
         self._integration = table._integration
 
+    def same_id(self, object_id):
+        """The object id a staff row holds when it is equal to `object_id` (that very string), else `object_id`: a key
+        kept for the whole run then keeps no second copy of the id."""
+        number = self.table.index.get(object_id)
+        if number.__class__ is int:
+            row = self._rows[number]
+            if row.__class__ is tuple:
+                stored = row[self._integration]
+                if stored.__class__ is str and stored == object_id:
+                    return stored
+        return object_id
+
     def settle(self, user, group):
         """A placeholder tuple for `user` (DesiredStaff of selected group number `group`), or None to plan it."""
         return self.settle_values(user.object_id, user.display_name, user.fields, user.aliases, group)

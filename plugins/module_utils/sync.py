@@ -276,6 +276,8 @@ class Sync:
                 continue
             if uid in first_group:
                 continue
+            if self.settler is not None:
+                uid = self.settler.same_id(uid)  # the staff row's equal string: Graph's goes with its page (memory)
             first_group[uid] = index
             batch.append(user)
             if len(batch) >= 1000:

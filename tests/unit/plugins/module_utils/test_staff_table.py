@@ -193,3 +193,12 @@ def test_map_users_settles_before_it_builds_and_the_placeholder_gives_back_the_s
     assert invalid == plain_invalid and len(held) == len(plain) == 3
     assert [item.__class__ for item in held] == [tuple, tuple, DesiredStaff] and held[2] == plain[2]
     assert [settler.restore(item) for item in held[:2]] == plain[:2]
+
+
+def test_same_id_gives_the_rows_own_string_only_when_it_is_equal():
+    table = table_of([{"id": "1", "email": "a@b.example", "integration": {"source": "entra_id", "object_id": "aaa"}},
+                      {"id": "2", "email": "b@b.example", "integration": {"source": "entra_id", "object_id": "BBB"}}])
+    settler = Settler(table, [{}])
+    mine = "".join(["a", "aa"])  # an equal string that is another object
+    assert settler.same_id(mine) == "aaa" and settler.same_id(mine) is table.rows[0][-1]
+    assert settler.same_id("BBB") == "BBB" and settler.same_id("bbb") == "bbb" and settler.same_id("zzz") == "zzz"
