@@ -200,12 +200,16 @@ def test_latency_delays_each_response_without_serialising_them(start_sandbox):
     running = start_sandbox(make_scenario(), latency_ms=300)
     coconut_get(running)  # warm up: TLS handshake and imports
     started = time.monotonic()
+    coconut_get(running)
+    one = time.monotonic() - started
+    started = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(6) as pool:
         statuses = list(pool.map(lambda _unused: coconut_get(running).status_code, range(6)))
-    elapsed = time.monotonic() - started
-    print(f"6 parallel requests with 300 ms latency: {elapsed:.2f} s")
-    # Serialised, the six would take at least 1.8 s.
-    assert statuses == [200] * 6 and 0.3 <= elapsed < 1.7
+    six = time.monotonic() - started
+    print(f"one request with 300 ms latency: {one:.2f} s; six in parallel: {six:.2f} s ({six / one:.1f}x)")
+    # Each response waits the latency (a lower bound, whatever the machine's speed); the six wait side by side, so they
+    # take about as long as one (serialised, six times as long): a ratio from this test, no wall-time limit.
+    assert statuses == [200] * 6 and one >= 0.3 and six < 3 * one
 
 
 def test_keep_alive_serves_many_requests_on_one_connection(sandbox):
