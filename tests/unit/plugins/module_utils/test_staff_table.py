@@ -181,11 +181,11 @@ def test_map_users_settles_before_it_builds_and_the_placeholder_gives_back_the_s
         {"id": "ddd", "displayName": "No mail", "givenName": "D", "surname": "D", "mail": None, "userPrincipalName": None,
          "jobTitle": None, "accountEnabled": True},  # invalid: no email
     ]
+    people = [("Ada", "Lovelace", "ada@bank.example", "Teller", "aaa"), ("Bob", "Stone", "bob@bank.example", None, "bbb"),
+              ("Cy", "Before", "cy@bank.example", "Teller", "ccc")]
     staff = [{"id": str(n), "first_name": first, "last_name": last, "email": email, "job_title": title, "status": "active",
               "integration": {"source": "entra_id", "object_id": oid}}
-             for n, (first, last, email, title, oid) in enumerate([("Ada", "Lovelace", "ada@bank.example", "Teller", "aaa"),
-                                                                     ("Bob", "Stone", "bob@bank.example", None, "bbb"),
-                                                                     ("Cy", "Before", "cy@bank.example", "Teller", "ccc")])]
+             for n, (first, last, email, title, oid) in enumerate(people)]
     mapping = Mapping({})
     plain, plain_invalid = map_users(mapping, graph, invalid_users="skip")
     settler = Settler(table_of(staff), [{}])
