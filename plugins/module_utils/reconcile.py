@@ -334,16 +334,7 @@ def _plan(desired, staff, match, possible_duplicates, archive_threshold, force_a
         if pos.__class__ is int:
             outcomes.append(("match", "object_id", pos))
             member = staff[pos]
-            get = member.get
-            # Every mapped field equal and of the same type, and active: unchanged, without _update's per-field
-            # rules (equal lists of locations are equal as sets too). Anything else is _update's to decide.
-            for name, value in user.fields.items():
-                current = get(name)
-                if value.__class__ is not current.__class__ or value != current:
-                    update = _update(user, member, "object_id", True)
-                    break
-            else:
-                update = _update(user, member, "object_id", True) if get("status", "active") == "archived" else None
+            update = None if is_unchanged(user.fields, member.get) else _update(user, member, "object_id", True)
             if update:
                 direct[number] = update
             else:
@@ -485,6 +476,19 @@ def _plan(desired, staff, match, possible_duplicates, archive_threshold, force_a
 
 
 _NO_CHANGE = {}  # after_by_pos of an unchanged match: one shared empty dict, only ever read
+
+
+def is_unchanged(fields, get):
+    """A synced staff member found by object id is unchanged: every field in `fields` equal to `get(name)` and of the same
+    type, and the member not archived. No _update per-field rules are needed for that (equal lists of locations are
+    equal as sets too); anything else is _update's to decide. The planner's first pass and staff_table's Settler ask this."""
+    if get("status", "active") == "archived":
+        return False
+    for name, value in fields.items():
+        current = get(name)
+        if value.__class__ is not current.__class__ or value != current:
+            return False
+    return True
 
 
 def _shared_emails(users, outcomes):

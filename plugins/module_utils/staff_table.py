@@ -17,9 +17,18 @@ from __future__ import annotations
 
 import operator
 
-from ansible_collections.coconut.entra.plugins.module_utils.reconcile import SOURCE, DesiredStaff, _copy, normalise
+from ansible_collections.coconut.entra.plugins.module_utils.reconcile import SOURCE, DesiredStaff, _copy, is_unchanged, normalise
 
 _EMPTY = ()  # a packed empty `locations` list (JSON has no tuples, so () can stand for [])
+
+
+def _mark_id(integration):
+    """The object id of an integration dict that is exactly the mark {"source": "entra_id", "object_id": "<text>"} (a row
+    keeps that id alone), else None."""
+    if len(integration) == 2 and integration.get("source") == SOURCE and integration.get("object_id").__class__ is str \
+            and tuple(integration) == ("source", "object_id"):
+        return integration["object_id"]
+    return None
 
 
 class StaffTable:
@@ -69,9 +78,9 @@ class StaffTable:
         if self._integration >= 0:
             integration = values[self._integration]
             if integration.__class__ is dict:
-                if len(integration) == 2 and integration.get("source") == SOURCE and integration.get("object_id").__class__ is str \
-                        and tuple(integration) == ("source", "object_id"):
-                    values[self._integration] = integration["object_id"]
+                mark = _mark_id(integration)
+                if mark is not None:
+                    values[self._integration] = mark
                 else:
                     source = integration.get("source")
                     if source.__class__ is str:
@@ -107,9 +116,9 @@ class StaffTable:
             values = list(record.values())
             packable = True
             if self._integration >= 0:
-                if integration.__class__ is dict and len(integration) == 2 and integration.get("source") == SOURCE \
-                        and integration.get("object_id").__class__ is str and tuple(integration) == ("source", "object_id"):
-                    values[self._integration] = integration["object_id"]
+                mark = _mark_id(integration) if integration.__class__ is dict else None
+                if mark is not None:
+                    values[self._integration] = mark
                 elif integration.__class__ is str:
                     packable = False  # a bare string there would read back as a mark
             if self._locations >= 0:
@@ -208,11 +217,9 @@ class Settler:
         kept for the whole run then keeps no second copy of the id."""
         number = self.table.index.get(object_id)
         if number.__class__ is int:
-            row = self._rows[number]
-            if row.__class__ is tuple:
-                stored = row[self._integration]
-                if stored.__class__ is str and stored == object_id:
-                    return stored
+            stored = self.table.object_id(number)
+            if stored == object_id:
+                return stored
         return object_id
 
     def settle(self, user, group):
@@ -272,16 +279,13 @@ class Settler:
         return operator.itemgetter(*(at[name] for name in wanted)), tuple(extras.values()), names
 
     def _equal(self, number, fields, extras):
-        """The planner's own test, one field at a time: not archived, every field and extra equal and of the same type."""
+        """The planner's own test (reconcile.is_unchanged), one field at a time, over the fields and the group's extras."""
         value_of = self.table.value
-        if value_of(number, "status") == "archived":
-            return False
-        for values in (fields, extras):
-            for name, value in values.items():
-                current = value_of(number, name)
-                if value.__class__ is not current.__class__ or value != current:
-                    return False
-        return True
+
+        def get(name, _default=None):  # a packed row has no absent status: None is as good as the default for the test
+            return value_of(number, name)
+
+        return is_unchanged(fields, get) and is_unchanged(extras, get)
 
     def restore(self, placeholder):
         """The DesiredStaff a placeholder stands for (without its group's extras, as it was mapped)."""

@@ -248,12 +248,12 @@ class Sync:
             self.staff = result["staff"] = result["staff"].records()
             return
         self.settler = Settler(result["staff"], extras)
-        self._settle(0)
+        self._settle_mapped()
 
-    def _settle(self, start):
-        """Settle the mapped users from position `start` of self.desired on (placeholders take their places)."""
+    def _settle_mapped(self):
+        """Settle the users mapped before Coconut was read (placeholders take their places); map_users settles the rest."""
         settle, first_group, desired = self.settler.settle, self.first_group, self.desired
-        for position in range(start, len(desired)):
+        for position in range(len(desired)):
             user = desired[position]
             if user.__class__ is not tuple:
                 held = settle(user, first_group[user.object_id])

@@ -1,8 +1,9 @@
 """How an operation's CPU grows with its input: a guard against quadratic work that asserts no time, only a ratio
 of two CPU times measured in the same test (make bench measures speed)."""
 
-import gc
 import time
+
+from ansible_collections.coconut.entra.plugins.module_utils.reconcile import collector_paused
 
 
 def cpu_growth(run, small, large, repeat=2):
@@ -15,15 +16,10 @@ def cpu_growth(run, small, large, repeat=2):
         best = None
         for _time in range(repeat):
             work = run(size)
-            collecting = gc.isenabled()
-            gc.disable()
-            try:
+            with collector_paused():
                 started = time.process_time()
                 work()
                 spent = time.process_time() - started
-            finally:
-                if collecting:
-                    gc.enable()
             best = spent if best is None else min(best, spent)
         return max(best, 1e-6)
 
