@@ -4,6 +4,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.coconut.entra.plugins.module_utils.errors import CoconutEntraError
@@ -45,3 +48,35 @@ def run_guarded(module, fn, libraries=("requests", "msal", "jinja2")):
         result.update(details)
         # Messages may quote Entra or Coconut data: no terminal control gets through (our own line breaks stay).
         module.fail_json(msg=shown(exc.msg, keep="\n"), **result)
+
+
+BENCH = "COCONUT_ENTRA_BENCH"  # set by tests/bench/run.py and test_scale.py: "1", or a file for the figures
+
+
+def process_age():
+    """Seconds since this process started (Linux /proc, 10 ms steps), or None: only while benchmarked (BENCH set)."""
+    if not os.environ.get(BENCH):
+        return None
+    try:
+        with open("/proc/self/stat", encoding="ascii") as stat, open("/proc/uptime", encoding="ascii") as uptime:
+            started = int(stat.read().rsplit(")", 1)[1].split()[19]) / os.sysconf("SC_CLK_TCK")
+            return round(float(uptime.read().split()[0]) - started, 3)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def add_bench_figures(result, timings, entered):
+    """While benchmarked (BENCH set): this process's own peak memory, CPU (user + system, every thread), time per phase
+    and when it entered (`entered`, process_age() then) and left the sync, under `bench` in `result`. When BENCH names
+    a file, the same go there too, so that the bench needs no recording callback (it cost Ansible ~0.2 s a run)."""
+    bench = os.environ.get(BENCH)
+    if not bench:
+        return
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result["bench"] = {"peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
+                       "phases": timings, "started_s": entered, "finished_s": process_age()}
+    if bench != "1":
+        with open(bench, "w", encoding="utf-8") as handle:
+            json.dump({key: result.get(key) for key in ("changed", "counts", "bench")}, handle)

@@ -299,9 +299,6 @@ report:
   type: dict
 """
 
-import json
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.coconut.entra.plugins.module_utils.common import (
@@ -313,18 +310,8 @@ from ansible_collections.coconut.entra.plugins.module_utils.common import (
 )
 from ansible_collections.coconut.entra.plugins.module_utils.rules import (INVALID_USER_CHOICES, INVALID_USERS_DEFAULT, MATCH_RULES,
                                                                           POSSIBLE_DUPLICATE_CHOICES, POSSIBLE_DUPLICATES_DEFAULT)
-from ansible_collections.coconut.entra.plugins.module_utils.runner import run_guarded
+from ansible_collections.coconut.entra.plugins.module_utils.runner import add_bench_figures, process_age, run_guarded
 from ansible_collections.coconut.entra.plugins.module_utils.sync import Sync
-
-
-def _process_age():
-    """Seconds since this process started (Linux /proc, 10 ms steps; for tests/bench/run.py only), or None."""
-    try:
-        with open("/proc/self/stat", encoding="ascii") as stat, open("/proc/uptime", encoding="ascii") as uptime:
-            started = int(stat.read().rsplit(")", 1)[1].split()[19]) / os.sysconf("SC_CLK_TCK")
-            return round(float(uptime.read().split()[0]) - started, 3)
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 def main():
@@ -354,25 +341,13 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **entra_credential_rules())
 
     def sync():
-        entered = _process_age() if os.environ.get("COCONUT_ENTRA_BENCH") else None
+        entered = process_age()  # tests/bench only, as below
         sync = Sync(entra_client_from_params(module), coconut_client_from_params(module), module.params,
                     check_mode=module.check_mode, warn=module.warn)
         result = sync.run()
         if not module._diff:
             result.pop("diff")
-        bench = os.environ.get("COCONUT_ENTRA_BENCH")
-        if bench:
-            # tests/bench/run.py: this process's own peak memory, CPU (user + system, every thread) and time per phase.
-            import resource
-
-            usage = resource.getrusage(resource.RUSAGE_SELF)
-            result["bench"] = {"peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
-                               "phases": sync.timings, "started_s": entered, "finished_s": _process_age()}
-            if bench != "1":
-                # A file to put them in: tests/bench/run.py then needs no recording callback, which cost Ansible ~0.2 s a run
-                # at 1,000 changes (a run's wall should not hold the bench's own bookkeeping).
-                with open(bench, "w", encoding="utf-8") as handle:
-                    json.dump({key: result.get(key) for key in ("changed", "counts", "bench")}, handle)
+        add_bench_figures(result, sync.timings, entered)  # tests/bench/run.py's figures, only when it asks for them
         return result
 
     module.exit_json(**run_guarded(module, sync))
